@@ -1,0 +1,6 @@
+# Where clawgate listens, and what it does with hosts no endpoint claims.
+gateway {
+  listen       = "127.0.0.1:8080" # agents: HTTPS_PROXY=http://127.0.0.1:8080
+  admin        = "127.0.0.1:8081" # dashboard, API, metrics, /healthz
+  unknown_host = "deny"           # or "tunnel": relay without interception or rules
+}

@@ -1,0 +1,210 @@
+//! The `gateway` block: addresses, routing of unclaimed hosts, upstream trust, limits.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::reader::{Blocks, Settings};
+use super::{ConfigError, HostPattern, parse_duration};
+
+const SETTINGS: &str = "listen, admin, unknown_host, resolve, upstream_ca, upstream_roots, \
+    max_connections, max_header_bytes, header_read_timeout, idle_timeout, connect_timeout, shutdown_grace";
+
+/// Gateway-wide settings; every field has a default, so the block is optional.
+#[derive(Debug, Clone)]
+pub struct Gateway {
+    /// Where agents connect (`HTTPS_PROXY`).
+    pub listen: SocketAddr,
+    /// Where the admin server (dashboard, API, metrics, health) listens.
+    pub admin: SocketAddr,
+    /// What to do with a host no endpoint claims.
+    pub unknown_host: UnknownHost,
+    /// Where to dial hosts instead of asking DNS.
+    pub resolve: Resolve,
+    /// A PEM file of extra CA certificates trusted for upstream connections.
+    pub upstream_ca: Option<PathBuf>,
+    /// Which built-in roots upstream certificates are checked against.
+    pub upstream_roots: UpstreamRoots,
+    /// Timeouts and size limits.
+    pub limits: Limits,
+}
+
+impl Default for Gateway {
+    fn default() -> Gateway {
+        Gateway {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            admin: SocketAddr::from(([127, 0, 0, 1], 8081)),
+            unknown_host: UnknownHost::Deny,
+            resolve: Resolve::default(),
+            upstream_ca: None,
+            upstream_roots: UpstreamRoots::Webpki,
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// The fate of a CONNECT to a host that no endpoint claims.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnknownHost {
+    /// Refuse the CONNECT with 403 (the default).
+    Deny,
+    /// Relay the bytes without interception or rules.
+    Tunnel,
+}
+
+/// The trust anchors for upstream TLS, besides `upstream_ca`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpstreamRoots {
+    /// Mozilla's root program, compiled in (`webpki-roots`).
+    Webpki,
+    /// The operating system's certificate store.
+    Native,
+}
+
+/// Host patterns dialled at a fixed address (VPC endpoints, tests); TLS still
+/// verifies the real host name.
+#[derive(Debug, Clone, Default)]
+pub struct Resolve(Vec<(HostPattern, SocketAddr)>);
+
+impl Resolve {
+    /// The address configured for `host`, if any; the first matching pattern wins.
+    pub fn lookup(&self, host: &str) -> Option<SocketAddr> {
+        self.0
+            .iter()
+            .find(|(p, _)| p.matches(host))
+            .map(|(_, a)| *a)
+    }
+}
+
+/// Timeouts and size limits that protect the gateway from slow or hostile clients.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Connections served at once; more are answered 503 and closed.
+    pub max_connections: usize,
+    /// Largest request head (request line and headers) accepted, in bytes.
+    pub max_header_bytes: usize,
+    /// How long a client may take to send a request head.
+    pub header_read_timeout: Duration,
+    /// How long a connection may sit with no request in flight and no bytes moving.
+    pub idle_timeout: Duration,
+    /// How long dialling an upstream may take.
+    pub connect_timeout: Duration,
+    /// How long shutdown waits for in-flight requests.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_connections: 10_000,
+            max_header_bytes: 64 * 1024,
+            header_read_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(300),
+            connect_timeout: Duration::from_secs(10),
+            shutdown_grace: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Reads the (single, optional) `gateway` block.
+pub(super) fn read(blocks: &Blocks<'_>, errors: &mut Vec<ConfigError>) -> Gateway {
+    let mut gateway = Gateway::default();
+    let Some(item) = blocks.gateway.first() else {
+        return gateway;
+    };
+    for extra in &blocks.gateway[1..] {
+        errors.push(ConfigError::Duplicate {
+            at: extra.location(),
+            what: "the `gateway` block".to_string(),
+            first: item.location(),
+        });
+    }
+    if !item.labels().is_empty() {
+        errors.push(ConfigError::Labels {
+            at: item.location(),
+            block: "gateway".to_string(),
+            expected: "no labels",
+            example: "gateway {",
+        });
+    }
+    let s = Settings::new(item, "gateway".to_string(), SETTINGS, errors);
+    let address = |t: &str| {
+        t.parse::<SocketAddr>()
+            .map_err(|_| format!("`{t}` is not an address; write ip:port, e.g. \"127.0.0.1:8080\""))
+    };
+    let limits = &mut gateway.limits;
+    if let Some(a) = s.parsed("listen", errors, address) {
+        gateway.listen = a;
+    }
+    if let Some(a) = s.parsed("admin", errors, address) {
+        gateway.admin = a;
+    }
+    if let Some(u) = s.parsed("unknown_host", errors, |t| match t {
+        "deny" => Ok(UnknownHost::Deny),
+        "tunnel" => Ok(UnknownHost::Tunnel),
+        _ => Err(format!(
+            "`{t}` is not a choice; write \"deny\" or \"tunnel\""
+        )),
+    }) {
+        gateway.unknown_host = u;
+    }
+    if let Some(r) = s.parsed("upstream_roots", errors, |t| match t {
+        "webpki" => Ok(UpstreamRoots::Webpki),
+        "native" => Ok(UpstreamRoots::Native),
+        _ => Err(format!(
+            "`{t}` is not a choice; write \"webpki\" or \"native\""
+        )),
+    }) {
+        gateway.upstream_roots = r;
+    }
+    gateway.upstream_ca = s.parsed("upstream_ca", errors, |t| {
+        let path = item.source_dir().join(t);
+        if path.is_file() {
+            Ok(path)
+        } else {
+            Err(format!(
+                "no file at `{}`; write the path of a PEM file of CA certificates",
+                path.display()
+            ))
+        }
+    });
+    for (key, field) in [
+        ("header_read_timeout", &mut limits.header_read_timeout),
+        ("idle_timeout", &mut limits.idle_timeout),
+        ("connect_timeout", &mut limits.connect_timeout),
+        ("shutdown_grace", &mut limits.shutdown_grace),
+    ] {
+        if let Some(d) = s.parsed(key, errors, parse_duration) {
+            *field = d;
+        }
+    }
+    for (key, field, least) in [
+        ("max_connections", &mut limits.max_connections, 1),
+        ("max_header_bytes", &mut limits.max_header_bytes, 8192),
+    ] {
+        match s.integer(key, errors).map(usize::try_from) {
+            Some(Ok(n)) if n >= least => *field = n,
+            Some(_) => errors.extend(
+                s.get(key)
+                    .map(|a| s.invalid(a, format!("must be at least {least}"))),
+            ),
+            None => {}
+        }
+    }
+    if let Some(entries) = s.string_map("resolve", errors) {
+        let mut resolve = Vec::new();
+        for (pattern, addr, at) in entries {
+            let parsed = HostPattern::parse(&pattern).and_then(|p| Ok((p, address(&addr)?)));
+            match parsed {
+                Ok(entry) => resolve.push(entry),
+                Err(problem) => errors.push(ConfigError::InvalidValue {
+                    at,
+                    name: "resolve".to_string(),
+                    problem,
+                }),
+            }
+        }
+        gateway.resolve = Resolve(resolve);
+    }
+    gateway
+}

@@ -1,0 +1,14 @@
+//! clawgate: an intercepting TLS egress gateway for AI agents.
+//!
+//! Agents point `HTTPS_PROXY` at clawgate. It terminates their TLS with its own
+//! CA, decides on every request, and forwards what it allows upstream. The
+//! modules follow the request: [`proxy`] accepts and forwards, [`tls`] owns the
+//! certificates, [`config`] turns rule files into typed settings, [`admin`]
+//! serves the operator's endpoints.
+
+pub mod admin;
+pub mod config;
+pub mod logging;
+pub mod proxy;
+pub mod run;
+pub mod tls;

@@ -1,0 +1,157 @@
+//! Forwarding a request upstream over pooled connections, and its response back.
+
+use std::error::Error as StdError;
+
+use http::header::{self, HeaderMap, HeaderName};
+use http::uri::Scheme;
+use http::{Request, Response, Uri, Version};
+use hyper::body::Incoming;
+use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use rustls::ClientConfig;
+
+use super::body::{self, Body};
+use super::dial::{DialError, Dialer};
+use super::{ProxyError, Target};
+
+/// How long an unused upstream connection stays in the pool.
+const POOL_IDLE: std::time::Duration = std::time::Duration::from_secs(90);
+
+/// The pooled HTTP/1.1 and HTTP/2 client for upstream requests.
+#[derive(Clone, Debug)]
+pub struct Upstream {
+    client: Client<HttpsConnector<Dialer>, Body>,
+}
+
+impl Upstream {
+    /// A client dialling through `dialer` and verifying upstreams with `tls`.
+    pub fn new(dialer: Dialer, tls: ClientConfig) -> Upstream {
+        let connector = HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .enable_http2()
+            .wrap_connector(dialer);
+        let client = Client::builder(TokioExecutor::new())
+            .timer(TokioTimer::new())
+            .pool_timer(TokioTimer::new())
+            .pool_idle_timeout(POOL_IDLE)
+            .build(connector);
+        Upstream { client }
+    }
+
+    /// Sends `request` to `scheme://target` and returns the upstream's
+    /// response, hop-by-hop headers removed; bodies stream both ways.
+    pub async fn send(
+        &self,
+        scheme: Scheme,
+        target: &Target,
+        request: Request<Incoming>,
+    ) -> Result<Response<Incoming>, ProxyError> {
+        let default_port = if scheme == Scheme::HTTP { 80 } else { 443 };
+        let (mut parts, incoming) = request.into_parts();
+        let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+        parts.uri = Uri::try_from(format!(
+            "{scheme}://{}{path}",
+            target.authority(default_port)
+        ))
+        .map_err(|e| ProxyError::BadRequest(format!("cannot forward to `{target}{path}`: {e}")))?;
+        // The client upgrades to HTTP/2 when the upstream offers it.
+        parts.version = Version::HTTP_11;
+        strip_hop_by_hop(&mut parts.headers);
+        let request = Request::from_parts(parts, body::boxed(incoming));
+        let response = self
+            .client
+            .request(request)
+            .await
+            .map_err(|e| upstream_error(target, &e))?;
+        let mut response = response;
+        strip_hop_by_hop(response.headers_mut());
+        Ok(response)
+    }
+}
+
+/// Removes the headers that belong to one connection, not to the message:
+/// the standard hop-by-hop set, those the `Connection` header names, and the
+/// proxy's own. `Expect` goes too: clawgate answers `100 Continue` itself
+/// when the body is first read.
+fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    let named: Vec<HeaderName> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|name| HeaderName::try_from(name.trim()).ok())
+        .collect();
+    for name in named {
+        headers.remove(name);
+    }
+    for name in [
+        header::CONNECTION,
+        header::PROXY_AUTHORIZATION,
+        header::PROXY_AUTHENTICATE,
+        header::TRAILER,
+        header::TRANSFER_ENCODING,
+        header::UPGRADE,
+        header::EXPECT,
+    ] {
+        headers.remove(name);
+    }
+    for name in ["keep-alive", "proxy-connection"] {
+        headers.remove(name);
+    }
+    if headers.get(header::TE).is_some_and(|v| v != "trailers") {
+        headers.remove(header::TE);
+    }
+}
+
+/// Turns a client error into the agent's error: the dial error if that is
+/// what failed, otherwise the chain of causes as one line.
+fn upstream_error(target: &Target, error: &hyper_util::client::legacy::Error) -> ProxyError {
+    let mut reasons: Vec<String> = Vec::new();
+    let mut cause: Option<&(dyn StdError + 'static)> = Some(error);
+    while let Some(e) = cause {
+        if let Some(dial) = e.downcast_ref::<DialError>() {
+            return ProxyError::Dial(dial.clone());
+        }
+        let text = e.to_string();
+        if !reasons.iter().any(|r| r.contains(&text)) {
+            reasons.push(text);
+        }
+        cause = e.source();
+    }
+    ProxyError::Upstream {
+        target: target.to_string(),
+        reason: reasons.join(": "),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hop_by_hop_and_proxy_headers_are_removed_and_the_rest_kept() {
+        let mut headers = HeaderMap::new();
+        for (name, value) in [
+            ("connection", "keep-alive, x-private"),
+            ("x-private", "1"),
+            ("keep-alive", "timeout=5"),
+            ("proxy-authorization", "Basic abc"),
+            ("proxy-connection", "keep-alive"),
+            ("transfer-encoding", "chunked"),
+            ("expect", "100-continue"),
+            ("te", "gzip"),
+            ("content-encoding", "aws-chunked"),
+            ("x-amz-content-sha256", "STREAMING-UNSIGNED-PAYLOAD-TRAILER"),
+            ("host", "example.com"),
+        ] {
+            headers.append(name, value.parse().unwrap());
+        }
+        strip_hop_by_hop(&mut headers);
+        let mut left: Vec<&str> = headers.keys().map(|k| k.as_str()).collect();
+        left.sort_unstable();
+        assert_eq!(left, ["content-encoding", "host", "x-amz-content-sha256"]);
+    }
+}

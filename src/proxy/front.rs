@@ -1,0 +1,131 @@
+//! The front door: authenticate the agent, then open a tunnel (CONNECT) or
+//! forward an absolute-form `http://` request.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use http::uri::Scheme;
+use http::{Method, Request, Response, StatusCode};
+use hyper::body::Incoming;
+
+use super::activity::Guarded;
+use super::body::{self, Body};
+use super::listener::Client;
+use super::{ProxyError, Target, intercept, tunnel};
+use crate::config::{AgentName, UnknownHost};
+
+/// Handles one request on an agent's connection.
+pub(super) async fn handle(client: Arc<Client>, request: Request<Incoming>) -> Response<Body> {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let uri = request.uri().to_string();
+    let outcome = match client
+        .proxy
+        .agents
+        .authenticate(request.headers(), client.peer.ip())
+    {
+        Ok(agent) if method == Method::CONNECT => connect(&client, agent, request).await,
+        Ok(agent) => plain(&client, agent, request).await,
+        Err(e) => Err(e),
+    };
+    finish(outcome, &method, &uri, started)
+}
+
+/// The response for `outcome`, logged with what was asked and how long it took.
+pub(super) fn finish(
+    outcome: Result<Response<Body>, ProxyError>,
+    method: &Method,
+    uri: &str,
+    started: Instant,
+) -> Response<Body> {
+    let millis = started.elapsed().as_millis();
+    match outcome {
+        Ok(response) => {
+            tracing::info!(%method, uri, status = response.status().as_u16(), millis, "request");
+            response
+        }
+        Err(error) => {
+            let status = error.status().as_u16();
+            tracing::info!(%method, uri, status, millis, error = %error, "request");
+            error.into_response()
+        }
+    }
+}
+
+/// CONNECT: intercept the hosts an endpoint claims; tunnel or deny the rest.
+async fn connect(
+    client: &Arc<Client>,
+    agent: AgentName,
+    request: Request<Incoming>,
+) -> Result<Response<Body>, ProxyError> {
+    let authority = request.uri().authority().map_or("", |a| a.as_str());
+    let target = Target::parse(authority, 443)?;
+    let proxy = &client.proxy;
+    let client = Arc::clone(client);
+    match (
+        proxy.config.route(target.host()).cloned(),
+        proxy.config.gateway.unknown_host,
+    ) {
+        (Some(endpoint), _) => {
+            tracing::debug!(%agent, %target, %endpoint, "intercepting");
+            proxy.tasks.spawn(async move {
+                match hyper::upgrade::on(request).await {
+                    Ok(upgraded) => {
+                        intercept::serve(client, upgraded, target, agent, endpoint).await
+                    }
+                    Err(e) => tracing::debug!(error = %e, "CONNECT was not upgraded"),
+                }
+            });
+        }
+        (None, UnknownHost::Tunnel) => {
+            let upstream = proxy.dialer.dial(target.host(), target.port()).await?;
+            tracing::debug!(%agent, %target, "tunnelling without interception");
+            proxy.tasks.spawn(async move {
+                match hyper::upgrade::on(request).await {
+                    Ok(upgraded) => tunnel::relay(client, upgraded, upstream).await,
+                    Err(e) => tracing::debug!(error = %e, "CONNECT was not upgraded"),
+                }
+            });
+        }
+        (None, UnknownHost::Deny) => {
+            return Err(ProxyError::UnknownHost(target.host().to_string()));
+        }
+    }
+    let mut response = Response::new(body::empty());
+    *response.status_mut() = StatusCode::OK;
+    Ok(response)
+}
+
+/// An absolute-form `http://host/path` request, forwarded as plain HTTP.
+async fn plain(
+    client: &Arc<Client>,
+    agent: AgentName,
+    request: Request<Incoming>,
+) -> Result<Response<Body>, ProxyError> {
+    let uri = request.uri();
+    match (uri.scheme(), uri.authority()) {
+        (Some(scheme), Some(_)) if *scheme == Scheme::HTTP => {}
+        (Some(_), Some(_)) => {
+            return Err(ProxyError::BadRequest(
+                "send https:// requests through a CONNECT tunnel".to_string(),
+            ));
+        }
+        _ => {
+            return Err(ProxyError::BadRequest(
+                "clawgate is a forward proxy: send `CONNECT host:port` or an absolute `http://` URL".to_string(),
+            ));
+        }
+    }
+    let target = Target::parse(uri.authority().map_or("", |a| a.as_str()), 80)?;
+    target.check_request(&request, 80)?;
+    let proxy = &client.proxy;
+    if proxy.config.route(target.host()).is_none()
+        && proxy.config.gateway.unknown_host == UnknownHost::Deny
+    {
+        return Err(ProxyError::UnknownHost(target.host().to_string()));
+    }
+    tracing::debug!(%agent, %target, "forwarding plain HTTP");
+    let guard = client.activity.begin();
+    let response = proxy.upstream.send(Scheme::HTTP, &target, request).await?;
+    Ok(response.map(|b| body::boxed(Guarded::new(b, guard))))
+}

@@ -1,0 +1,149 @@
+//! The host and port a tunnel or request is for.
+
+use std::fmt;
+use std::net::Ipv6Addr;
+
+use http::uri::Authority;
+
+use super::ProxyError;
+
+/// A host (lower-case, IPv6 without brackets, no trailing dot) and a port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    host: String,
+    port: u16,
+}
+
+impl Target {
+    /// Parses `host[:port]`, taking `default_port` when none is written.
+    pub fn parse(text: &str, default_port: u16) -> Result<Target, ProxyError> {
+        let bad = || {
+            ProxyError::BadRequest(format!(
+                "`{text}` is not a host and port, e.g. `example.com:443`"
+            ))
+        };
+        let authority: Authority = text.parse().map_err(|_| bad())?;
+        if authority.as_str().contains('@') {
+            return Err(bad());
+        }
+        let host = authority
+            .host()
+            .trim_start_matches('[')
+            .trim_end_matches(']');
+        let host = host.trim_end_matches('.').to_ascii_lowercase();
+        if host.is_empty() {
+            return Err(bad());
+        }
+        Ok(Target {
+            host,
+            port: authority.port_u16().unwrap_or(default_port),
+        })
+    }
+
+    /// Checks that `request` names this target in its `Host` header (HTTP/1)
+    /// or `:authority` (HTTP/2), so a tunnel opened to one host cannot carry
+    /// requests for another.
+    pub fn check_request<B>(
+        &self,
+        request: &http::Request<B>,
+        default_port: u16,
+    ) -> Result<(), ProxyError> {
+        let named = request
+            .uri()
+            .authority()
+            .map(|a| a.as_str())
+            .into_iter()
+            .chain(
+                request
+                    .headers()
+                    .get_all(http::header::HOST)
+                    .iter()
+                    .map(|h| h.to_str().unwrap_or("")),
+            );
+        let mut any = false;
+        for host in named {
+            any = true;
+            if Target::parse(host, default_port).ok().as_ref() != Some(self) {
+                return Err(ProxyError::HostMismatch {
+                    host: host.to_string(),
+                    target: self.to_string(),
+                });
+            }
+        }
+        if any {
+            Ok(())
+        } else {
+            Err(ProxyError::BadRequest(
+                "the request has no `Host` header".to_string(),
+            ))
+        }
+    }
+
+    /// The host, lower-case, as endpoints and `resolve` match it.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The authority as written in a URL whose scheme defaults to
+    /// `default_port`: the port is left out when it is the default.
+    pub fn authority(&self, default_port: u16) -> String {
+        let host = self.bracketed_host();
+        if self.port == default_port {
+            host
+        } else {
+            format!("{host}:{}", self.port)
+        }
+    }
+
+    fn bracketed_host(&self) -> String {
+        if self.host.parse::<Ipv6Addr>().is_ok() {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        }
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.bracketed_host(), self.port)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_names_ips_and_default_ports() {
+        let t = Target::parse("S3.Amazonaws.com.:443", 443).unwrap();
+        assert_eq!((t.host(), t.port()), ("s3.amazonaws.com", 443));
+        assert_eq!(t.authority(443), "s3.amazonaws.com");
+        let t = Target::parse("[::1]:8443", 443).unwrap();
+        assert_eq!((t.host(), t.port()), ("::1", 8443));
+        assert_eq!(t.authority(443), "[::1]:8443");
+        assert_eq!(Target::parse("example.com", 80).unwrap().port(), 80);
+    }
+
+    #[test]
+    fn rejects_what_is_not_an_authority() {
+        for bad in [
+            "",
+            ":443",
+            "a b:443",
+            "user@host:443",
+            "host:99999",
+            "/path",
+        ] {
+            assert!(
+                Target::parse(bad, 443).is_err(),
+                "{bad:?} should be rejected"
+            );
+        }
+    }
+}

@@ -1,0 +1,154 @@
+//! Starting the gateway: load rules, load or create the CA, bind, serve,
+//! and shut down gracefully.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{Config, ConfigErrors};
+use crate::proxy::Proxy;
+use crate::tls::{CertificateAuthority, LeafCerts, TlsError};
+
+/// Leaf certificates kept in memory.
+const LEAF_CACHE: NonZeroUsize = match NonZeroUsize::new(10_000) {
+    Some(n) => n,
+    None => NonZeroUsize::MIN,
+};
+
+/// What `clawgate run` was asked to do.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The rule directory.
+    pub rules: PathBuf,
+    /// Where the CA lives (created on first run).
+    pub ca_dir: PathBuf,
+    /// Overrides `gateway.listen`.
+    pub listen: Option<SocketAddr>,
+    /// Overrides `gateway.admin`.
+    pub admin: Option<SocketAddr>,
+}
+
+/// Why the gateway could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The rule files did not load.
+    #[error("{0}")]
+    Config(#[from] ConfigErrors),
+    /// The CA or TLS set-up failed.
+    #[error("{0}")]
+    Tls(#[from] TlsError),
+    /// An address could not be bound.
+    #[error("cannot listen for {what} on {addr}: {source}")]
+    Bind {
+        /// "agents" or "the admin server".
+        what: &'static str,
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// Runs the gateway until `stop` completes, then drains in-flight requests.
+pub async fn run(options: Options, stop: impl Future<Output = ()>) -> Result<(), StartError> {
+    let mut config = Config::load_dir(&options.rules)?;
+    config.gateway.listen = options.listen.unwrap_or(config.gateway.listen);
+    config.gateway.admin = options.admin.unwrap_or(config.gateway.admin);
+    let (ca, created) = CertificateAuthority::load_or_create(&options.ca_dir)?;
+    if created {
+        tracing::info!(path = %ca.cert_path().display(), fingerprint = ca.fingerprint(), "created a new CA; agents must trust its certificate");
+    }
+    let ca = Arc::new(ca);
+    let leaves = Arc::new(LeafCerts::new(Arc::clone(&ca), LEAF_CACHE)?);
+    let grace = config.gateway.limits.shutdown_grace;
+    let proxy_listener = bind(config.gateway.listen, "agents").await?;
+    let admin_listener = bind(config.gateway.admin, "the admin server").await?;
+    let proxy_addr = local_addr(&proxy_listener, config.gateway.listen);
+    let admin_addr = local_addr(&admin_listener, config.gateway.admin);
+    let agents_configured = !config.agents.is_empty();
+    let proxy = Arc::new(Proxy::new(Arc::new(config), leaves)?);
+    print_setup(proxy_addr, admin_addr, &ca, agents_configured);
+    tracing::info!(%proxy_addr, %admin_addr, "clawgate is running");
+
+    let admin_shutdown = CancellationToken::new();
+    let admin = tokio::spawn(crate::admin::serve(admin_listener, admin_shutdown.clone()));
+    let serving = tokio::spawn(Arc::clone(&proxy).serve(proxy_listener));
+    stop.await;
+    tracing::info!("shutting down: no new connections; finishing requests in flight");
+    proxy.shutdown();
+    if !proxy.drained(grace).await {
+        tracing::warn!(
+            grace_secs = grace.as_secs(),
+            "requests still in flight after the grace period were cut off"
+        );
+    }
+    admin_shutdown.cancel();
+    // Both tasks end on their own once shut down; a panic in one was already logged.
+    let _ = tokio::join!(admin, serving);
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Completes on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM; stop clawgate with SIGINT");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
+}
+
+async fn bind(addr: SocketAddr, what: &'static str) -> Result<TcpListener, StartError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartError::Bind { what, addr, source })
+}
+
+fn local_addr(listener: &TcpListener, configured: SocketAddr) -> SocketAddr {
+    listener.local_addr().unwrap_or(configured)
+}
+
+/// Prints, on standard output, what an agent's shell needs to use clawgate.
+fn print_setup(
+    proxy: SocketAddr,
+    admin: SocketAddr,
+    ca: &CertificateAuthority,
+    agents_configured: bool,
+) {
+    let ca_path = absolute(ca.cert_path());
+    let ca_path = ca_path.display();
+    let user = if agents_configured { "NAME:TOKEN@" } else { "" };
+    let mut out = std::io::stdout().lock();
+    let text = format!(
+        "clawgate is running: proxy on {proxy}, admin on http://{admin}\n\
+         CA certificate {ca_path} (SHA-256 {fingerprint})\n\
+         For an agent's shell:\n\
+         export HTTPS_PROXY=http://{user}{proxy}\n\
+         export AWS_CA_BUNDLE={ca_path}\n\
+         export SSL_CERT_FILE={ca_path}\n\
+         export REQUESTS_CA_BUNDLE={ca_path}\n\
+         export NODE_EXTRA_CA_CERTS={ca_path}\n",
+        fingerprint = ca.fingerprint(),
+    );
+    // Standard output closed is no reason to stop serving.
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+}
