@@ -1,4 +1,7 @@
-#![expect(clippy::expect_used, reason = "a benchmark stops at the first set-up failure")]
+#![expect(
+    clippy::expect_used,
+    reason = "a benchmark stops at the first set-up failure"
+)]
 #![expect(
     missing_docs,
     reason = "criterion's macros generate undocumented functions"

@@ -120,7 +120,7 @@ pub(super) fn read_all(blocks: &Blocks<'_>, errors: &mut Vec<ConfigError>) -> Ve
             errors.push(s.missing(
                 at.clone(),
                 "token_sha256",
-                r#"token_sha256 = "…"  # from `clawgate agent add NAME`"#,
+                r#"token_sha256 = "…" (made by clawgate agent add NAME)"#,
             ));
         }
         match (name, hash) {

@@ -93,7 +93,23 @@ pub enum ConfigError {
     },
 }
 
-/// Every problem found in a rule directory, in file order.
+impl ConfigError {
+    /// Where in a rule file the problem is, if it is in one.
+    pub fn location(&self) -> Option<&Location> {
+        match self {
+            ConfigError::Io { .. } => None,
+            ConfigError::Syntax { at, .. }
+            | ConfigError::UnknownBlock { at, .. }
+            | ConfigError::Labels { at, .. }
+            | ConfigError::UnknownAttribute { at, .. }
+            | ConfigError::MissingAttribute { at, .. }
+            | ConfigError::InvalidValue { at, .. }
+            | ConfigError::Duplicate { at, .. } => Some(at),
+        }
+    }
+}
+
+/// Every problem found in a rule directory, in file and line order.
 #[derive(Debug)]
 pub struct ConfigErrors(Vec<ConfigError>);
 
@@ -105,7 +121,11 @@ impl ConfigErrors {
 }
 
 impl From<Vec<ConfigError>> for ConfigErrors {
-    fn from(errors: Vec<ConfigError>) -> ConfigErrors {
+    fn from(mut errors: Vec<ConfigError>) -> ConfigErrors {
+        errors.sort_by(|a, b| {
+            let key = |e: &ConfigError| e.location().map(|l| (l.file.clone(), l.line, l.column));
+            key(a).cmp(&key(b))
+        });
         ConfigErrors(errors)
     }
 }

@@ -180,7 +180,7 @@ pub(super) fn read(blocks: &Blocks<'_>, errors: &mut Vec<ConfigError>) -> Gatewa
     }
     for (key, field, least) in [
         ("max_connections", &mut limits.max_connections, 1),
-        ("max_header_bytes", &mut limits.max_header_bytes, 8192),
+        ("max_header_bytes", &mut limits.max_header_bytes, 1024),
     ] {
         match s.integer(key, errors).map(usize::try_from) {
             Some(Ok(n)) if n >= least => *field = n,

@@ -106,7 +106,7 @@ pub(super) async fn serve(
         let conn = http1::Builder::new()
             .timer(TokioTimer::new())
             .header_read_timeout(limits.header_read_timeout)
-            .max_buf_size(limits.max_header_bytes)
+            .max_header_size(limits.max_header_bytes)
             .serve_connection(io, service);
         activity::drive(
             conn,

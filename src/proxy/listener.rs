@@ -76,7 +76,7 @@ async fn serve(client: Arc<Client>, stream: TcpStream) {
     let conn = http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
-        .max_buf_size(limits.max_header_bytes)
+        .max_header_size(limits.max_header_bytes)
         .serve_connection(io, service)
         .with_upgrades();
     let done = activity::drive(

@@ -34,10 +34,11 @@ impl Target {
         if host.is_empty() {
             return Err(bad());
         }
-        Ok(Target {
-            host,
-            port: authority.port_u16().unwrap_or(default_port),
-        })
+        let port = match authority.as_str().rsplit_once(':') {
+            Some((_, port)) if !port.contains(']') => port.parse().map_err(|_| bad())?,
+            _ => default_port,
+        };
+        Ok(Target { host, port })
     }
 
     /// Checks that `request` names this target in its `Host` header (HTTP/1)
