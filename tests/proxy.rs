@@ -551,3 +551,54 @@ fn ca_init_and_show() {
     let (ok, _, err) = cli(&["ca", "init", "--ca-dir", ca_dir]);
     assert!(!ok && err.contains("already exists"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_connection_limit_refuses_extra_connections_with_503() {
+    let origin = Origin::start().await;
+    let rules = origin.rules("max_connections = 2", "");
+    let gateway = tokio::task::spawn_blocking(move || Gateway::start(&rules))
+        .await
+        .unwrap();
+    let first = tunnel(gateway.proxy, "upstream.test", &gateway.ca_pem()).await;
+    let second = tunnel(gateway.proxy, "upstream.test", &gateway.ca_pem()).await;
+    let (_, head) = exchange(gateway.proxy, b"CONNECT upstream.test:443 HTTP/1.1\r\n\r\n").await;
+    assert!(head.starts_with("HTTP/1.1 503"), "{head}");
+    drop((first, second));
+    // Once the first two close, a new agent gets in.
+    let mut admitted = false;
+    for _ in 0..50 {
+        let (_, head) =
+            exchange(gateway.proxy, b"CONNECT upstream.test:443 HTTP/1.1\r\n\r\n").await;
+        if head.starts_with("HTTP/1.1 200") {
+            admitted = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(admitted, "closed connections must give their places back");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_connections_are_closed_but_slow_requests_are_not() {
+    use tokio::io::AsyncReadExt;
+    let origin = Origin::start().await;
+    let rules = origin.rules(r#"idle_timeout = "1s""#, "");
+    let gateway = tokio::task::spawn_blocking(move || Gateway::start(&rules))
+        .await
+        .unwrap();
+    // A request that takes longer than the idle timeout still completes.
+    let slow = client(&gateway, true)
+        .get("https://upstream.test/slow?ms=2500")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(slow.text().await.unwrap(), "slow done");
+    // A tunnel with nothing in flight is closed.
+    let mut idle = tunnel(gateway.proxy, "upstream.test", &gateway.ca_pem()).await;
+    let mut buf = [0u8; 1];
+    let closed = tokio::time::timeout(Duration::from_secs(10), idle.read(&mut buf)).await;
+    assert!(
+        matches!(closed, Ok(Ok(0)) | Ok(Err(_))),
+        "expected the idle tunnel to be closed, got {closed:?}"
+    );
+}
