@@ -1,11 +1,5 @@
-#![expect(
-    clippy::expect_used,
-    reason = "a benchmark stops at the first set-up failure"
-)]
-#![expect(
-    missing_docs,
-    reason = "criterion's macros generate undocumented functions"
-)]
+#![expect(clippy::expect_used, reason = "a benchmark stops at the first set-up failure")]
+#![expect(missing_docs, reason = "criterion's macros generate undocumented functions")]
 
 //! Leaf certificates: the cost of a cache hit and of minting a new leaf.
 

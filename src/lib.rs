@@ -7,8 +7,12 @@
 //! serves the operator's endpoints.
 
 pub mod admin;
+pub mod aws;
 pub mod config;
+pub mod facet;
 pub mod logging;
+pub mod policy;
 pub mod proxy;
 pub mod run;
+pub mod secret;
 pub mod tls;

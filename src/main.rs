@@ -6,8 +6,9 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use clawgate::config::{self, AgentName};
+use clawgate::config::{self, AgentName, ProcessEnvironment, TestRequest};
 use clawgate::logging::{self, LogFormat};
+use clawgate::policy::tooling;
 use clawgate::run::{self, Options};
 use clawgate::tls::CertificateAuthority;
 
@@ -16,13 +17,7 @@ use clawgate::tls::CertificateAuthority;
 #[command(version, about)]
 struct Cli {
     /// How log lines on standard error look.
-    #[arg(
-        long,
-        global = true,
-        value_enum,
-        default_value = "text",
-        env = "CLAWGATE_LOG_FORMAT"
-    )]
+    #[arg(long, global = true, value_enum, default_value = "text", env = "CLAWGATE_LOG_FORMAT")]
     log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
@@ -53,18 +48,57 @@ enum Command {
         #[arg(long, global = true, default_value = "certs", env = "CLAWGATE_CA_DIR")]
         ca_dir: PathBuf,
     },
+    /// Check, test and explain rules.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
     /// Manage the agents allowed to use the proxy.
     Agent {
         #[command(subcommand)]
         command: AgentCommand,
         /// The rule directory.
-        #[arg(
-            long,
-            global = true,
-            default_value = "policies",
-            env = "CLAWGATE_RULES"
-        )]
+        #[arg(long, global = true, default_value = "policies", env = "CLAWGATE_RULES")]
         rules: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// Load the rules and report every error at once.
+    Check {
+        /// The rule directory.
+        #[arg(default_value = "policies")]
+        dir: PathBuf,
+    },
+    /// Run the rule tests (`*.test.hcl`) kept next to the rules.
+    Test {
+        /// The rule directory.
+        #[arg(default_value = "policies")]
+        dir: PathBuf,
+    },
+    /// Show a request's facets, what each rule makes of it, and the decision.
+    Explain {
+        /// The request's URL, e.g. https://s3.amazonaws.com/bucket/key.
+        url: String,
+        /// The rule directory.
+        #[arg(long, default_value = "policies")]
+        rules: PathBuf,
+        /// The request's method.
+        #[arg(long, short = 'X', default_value = "GET")]
+        method: String,
+        /// A header, as `Name: value` (repeatable).
+        #[arg(long = "header", short = 'H')]
+        headers: Vec<String>,
+        /// The request's body.
+        #[arg(long, short = 'd', default_value = "")]
+        body: String,
+        /// The agent sending it.
+        #[arg(long, default_value = "local")]
+        agent: String,
+        /// An `aws` facet field, as `field=value` (repeatable), e.g. action=GetObject.
+        #[arg(long = "aws")]
+        aws: Vec<String>,
     },
 }
 
@@ -89,7 +123,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     logging::init(cli.log_format);
     match execute(cli.command) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("clawgate: {e:#}");
             ExitCode::FAILURE
@@ -97,8 +131,59 @@ fn main() -> ExitCode {
     }
 }
 
-fn execute(command: Command) -> anyhow::Result<()> {
+/// `clawgate policy …`: prints its report; exit 1 when it finds a problem.
+fn policy(command: PolicyCommand) -> ExitCode {
+    let env = ProcessEnvironment;
+    let report = match command {
+        PolicyCommand::Check { dir } => tooling::check(&dir, &env),
+        PolicyCommand::Test { dir } => tooling::test(&dir, &env),
+        PolicyCommand::Explain {
+            url,
+            rules,
+            method,
+            headers,
+            body,
+            agent,
+            aws,
+        } => {
+            let agent = match AgentName::parse(&agent) {
+                Ok(agent) => agent,
+                Err(e) => {
+                    eprintln!("clawgate: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            let split = |text: &String, on: char| {
+                let (k, v) = text.split_once(on).unwrap_or((text, ""));
+                (k.trim().to_string(), v.trim().to_string())
+            };
+            let headers = headers.iter().map(|h| split(h, ':')).collect();
+            let aws = aws.iter().map(|a| split(a, '=')).collect();
+            tooling::explain(
+                &rules,
+                &env,
+                TestRequest {
+                    method,
+                    url,
+                    headers,
+                    body,
+                },
+                agent,
+                aws,
+            )
+        }
+    };
+    print!("{}", report.text);
+    if report.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn execute(command: Command) -> anyhow::Result<ExitCode> {
     match command {
+        Command::Policy { command } => return Ok(policy(command)),
         Command::Run {
             rules,
             ca_dir,
@@ -111,8 +196,7 @@ fn execute(command: Command) -> anyhow::Result<()> {
                 listen,
                 admin,
             };
-            let runtime =
-                tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+            let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
             runtime.block_on(run::run(options, run::shutdown_signal()))?;
         }
         Command::Ca {
@@ -120,11 +204,7 @@ fn execute(command: Command) -> anyhow::Result<()> {
             ca_dir,
         } => {
             let ca = CertificateAuthority::create(&ca_dir)?;
-            println!(
-                "created {} (SHA-256 {})",
-                ca.cert_path().display(),
-                ca.fingerprint()
-            );
+            println!("created {} (SHA-256 {})", ca.cert_path().display(), ca.fingerprint());
         }
         Command::Ca {
             command: CaCommand::Show,
@@ -148,5 +228,5 @@ fn execute(command: Command) -> anyhow::Result<()> {
             );
         }
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }

@@ -11,6 +11,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, ConfigErrors};
+use crate::policy::Policy;
 use crate::proxy::Proxy;
 use crate::tls::{CertificateAuthority, LeafCerts, TlsError};
 
@@ -56,9 +57,9 @@ pub enum StartError {
 
 /// Runs the gateway until `stop` completes, then drains in-flight requests.
 pub async fn run(options: Options, stop: impl Future<Output = ()>) -> Result<(), StartError> {
-    let mut config = Config::load_dir(&options.rules)?;
-    config.gateway.listen = options.listen.unwrap_or(config.gateway.listen);
-    config.gateway.admin = options.admin.unwrap_or(config.gateway.admin);
+    let policy = load(&options)?;
+    log_notices(&policy);
+    let config = Arc::clone(policy.config());
     let (ca, created) = CertificateAuthority::load_or_create(&options.ca_dir)?;
     if created {
         tracing::info!(path = %ca.cert_path().display(), fingerprint = ca.fingerprint(), "created a new CA; agents must trust its certificate");
@@ -71,14 +72,16 @@ pub async fn run(options: Options, stop: impl Future<Output = ()>) -> Result<(),
     let proxy_addr = local_addr(&proxy_listener, config.gateway.listen);
     let admin_addr = local_addr(&admin_listener, config.gateway.admin);
     let agents_configured = !config.agents.is_empty();
-    let proxy = Arc::new(Proxy::new(Arc::new(config), leaves)?);
+    let proxy = Arc::new(Proxy::new(policy, leaves)?);
     print_setup(proxy_addr, admin_addr, &ca, agents_configured);
     tracing::info!(%proxy_addr, %admin_addr, "clawgate is running");
 
     let admin_shutdown = CancellationToken::new();
     let admin = tokio::spawn(crate::admin::serve(admin_listener, admin_shutdown.clone()));
     let serving = tokio::spawn(Arc::clone(&proxy).serve(proxy_listener));
+    let reloading = tokio::spawn(reload_on_change(options, Arc::clone(&proxy)));
     stop.await;
+    reloading.abort();
     tracing::info!("shutting down: no new connections; finishing requests in flight");
     proxy.shutdown();
     if !proxy.drained(grace).await {
@@ -92,6 +95,73 @@ pub async fn run(options: Options, stop: impl Future<Output = ()>) -> Result<(),
     let _ = tokio::join!(admin, serving);
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Loads the rule directory, with the command line's address overrides.
+fn load(options: &Options) -> Result<Policy, ConfigErrors> {
+    let mut config = Config::load_dir(&options.rules)?;
+    config.gateway.listen = options.listen.unwrap_or(config.gateway.listen);
+    config.gateway.admin = options.admin.unwrap_or(config.gateway.admin);
+    Policy::compile(config)
+}
+
+fn log_notices(policy: &Policy) {
+    for notice in &policy.config().notices {
+        tracing::info!("{notice}");
+    }
+}
+
+/// Reloads the rules on SIGHUP and whenever a file in the rule directory
+/// changes. A directory that fails to load leaves the rules in force.
+async fn reload_on_change(options: Options, proxy: Arc<Proxy>) {
+    let (tx, mut changed) = tokio::sync::mpsc::unbounded_channel();
+    let on_hangup = tx.clone();
+    let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        if event.is_ok_and(|e| !e.kind.is_access()) {
+            let _ = tx.send(());
+        }
+    });
+    // Kept alive for as long as this task runs.
+    let _watcher = match watcher {
+        Ok(mut watcher) => {
+            match notify::Watcher::watch(&mut watcher, &options.rules, notify::RecursiveMode::NonRecursive) {
+                Ok(()) => Some(watcher),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot watch the rule directory; reload with SIGHUP");
+                    None
+                }
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot watch the rule directory; reload with SIGHUP");
+            None
+        }
+    };
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        Ok(mut hangup) => {
+            tokio::spawn(async move {
+                while hangup.recv().await.is_some() {
+                    if on_hangup.send(()).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot listen for SIGHUP"),
+    }
+    while changed.recv().await.is_some() {
+        // Editors write in bursts: wait for the burst to end, then load once.
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        while changed.try_recv().is_ok() {}
+        match load(&options) {
+            Ok(policy) => {
+                log_notices(&policy);
+                tracing::info!(rules = policy.config().rules.len(), "rules reloaded");
+                proxy.reload(policy);
+            }
+            Err(errors) => tracing::error!("the rule files did not load, so the rules in force stay:\n{errors}"),
+        }
+    }
 }
 
 /// Completes on SIGINT or SIGTERM.
@@ -124,12 +194,7 @@ fn local_addr(listener: &TcpListener, configured: SocketAddr) -> SocketAddr {
 }
 
 /// Prints, on standard output, what an agent's shell needs to use clawgate.
-fn print_setup(
-    proxy: SocketAddr,
-    admin: SocketAddr,
-    ca: &CertificateAuthority,
-    agents_configured: bool,
-) {
+fn print_setup(proxy: SocketAddr, admin: SocketAddr, ca: &CertificateAuthority, agents_configured: bool) {
     let ca_path = absolute(ca.cert_path());
     let ca_path = ca_path.display();
     let user = if agents_configured { "NAME:TOKEN@" } else { "" };

@@ -34,11 +34,7 @@ impl Origin {
         let upstream = Upstream::start_tls(&ca, &["upstream.test", "other.test"]).await;
         let ca_file = tempfile::NamedTempFile::new().unwrap();
         ca.write_pem(ca_file.path());
-        Origin {
-            ca,
-            upstream,
-            ca_file,
-        }
+        Origin { ca, upstream, ca_file }
     }
 
     /// Rules that intercept `upstream.test`, dial it at the local upstream,
@@ -56,6 +52,10 @@ gateway {{
 }}
 endpoint "https" "test" {{
   hosts = ["upstream.test"]
+}}
+rule "the test upstream is open" {{
+  match  = true
+  action = "allow"
 }}
 "#,
             ca = self.ca_file.path().display(),
@@ -81,11 +81,7 @@ async fn get_post_and_put_reach_the_upstream_over_http1_and_http2() {
     let gateway = origin.gateway().await;
     for (http1_only, version) in [(true, "HTTP/1.1"), (false, "HTTP/2.0")] {
         let client = client(&gateway, http1_only);
-        let response = client
-            .get("https://upstream.test/echo?a=1")
-            .send()
-            .await
-            .unwrap();
+        let response = client.get("https://upstream.test/echo?a=1").send().await.unwrap();
         assert_eq!(response.status(), 200);
         let expected_version = if http1_only {
             reqwest::Version::HTTP_11
@@ -100,10 +96,7 @@ async fn get_post_and_put_reach_the_upstream_over_http1_and_http2() {
             "HTTP/2.0",
             "clawgate speaks h2 upstream when offered"
         );
-        let seen = response.headers()["x-echo-headers"]
-            .to_str()
-            .unwrap()
-            .to_string();
+        let seen = response.headers()["x-echo-headers"].to_str().unwrap().to_string();
         assert!(
             !seen.contains("proxy-"),
             "proxy headers must not reach the upstream: {seen}"
@@ -117,11 +110,7 @@ async fn get_post_and_put_reach_the_upstream_over_http1_and_http2() {
                 .unwrap();
             assert_eq!(response.status(), 200);
             assert_eq!(response.headers()["x-echo-method"], method.as_str());
-            assert_eq!(
-                response.text().await.unwrap(),
-                "hello upstream",
-                "{version} {method}"
-            );
+            assert_eq!(response.text().await.unwrap(), "hello upstream", "{version} {method}");
         }
     }
 }
@@ -144,10 +133,7 @@ async fn a_gibibyte_streams_up_and_down_in_bounded_memory() {
         .send()
         .await
         .unwrap();
-    assert_eq!(
-        response.text().await.unwrap(),
-        format!("bytes={SIZE} pattern=ok")
-    );
+    assert_eq!(response.text().await.unwrap(), format!("bytes={SIZE} pattern=ok"));
 
     let response = client
         .get(format!("https://upstream.test/bytes?n={SIZE}"))
@@ -159,20 +145,13 @@ async fn a_gibibyte_streams_up_and_down_in_bounded_memory() {
     let mut received = 0u64;
     while let Some(chunk) = body.next().await {
         let chunk = chunk.unwrap();
-        assert!(
-            matches_pattern(received, &chunk),
-            "corrupted at byte {received}"
-        );
+        assert!(matches_pattern(received, &chunk), "corrupted at byte {received}");
         received += chunk.len() as u64;
     }
     assert_eq!(received, SIZE);
 
     let peak = gateway.peak_memory();
-    assert!(
-        peak < 100 << 20,
-        "clawgate's peak memory was {} MiB",
-        peak >> 20
-    );
+    assert!(peak < 100 << 20, "clawgate's peak memory was {} MiB", peak >> 20);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -180,10 +159,9 @@ async fn one_connect_carries_many_requests_over_one_pooled_upstream_connection()
     let origin = Origin::start().await;
     let gateway = origin.gateway().await;
     let tls = tunnel(gateway.proxy, "upstream.test", &gateway.ca_pem()).await;
-    let (mut sender, conn) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tls))
-            .await
-            .unwrap();
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tls))
+        .await
+        .unwrap();
     tokio::spawn(conn);
     for i in 0..20 {
         let request = http::Request::get(format!("/echo?i={i}"))
@@ -193,13 +171,8 @@ async fn one_connect_carries_many_requests_over_one_pooled_upstream_connection()
         sender.ready().await.unwrap();
         let response = sender.send_request(request).await.unwrap();
         assert_eq!(response.status(), 200, "request {i}");
-        assert_eq!(
-            response.headers()["x-echo-uri"],
-            format!("/echo?i={i}").as_str()
-        );
-        http_body_util::BodyExt::collect(response.into_body())
-            .await
-            .unwrap();
+        assert_eq!(response.headers()["x-echo-uri"], format!("/echo?i={i}").as_str());
+        http_body_util::BodyExt::collect(response.into_body()).await.unwrap();
     }
     assert_eq!(
         origin.upstream.connections(),
@@ -230,10 +203,7 @@ async fn agents_must_present_their_token() {
     let url = std::fs::read_to_string(gateway.rules.join("url.txt")).unwrap();
     let token = url.split(':').nth(2).unwrap().split('@').next().unwrap();
     assert_eq!(token.len(), 43, "256 bits, base64url");
-    assert!(
-        !stored.contains(token),
-        "only the token's hash may be stored"
-    );
+    assert!(!stored.contains(token), "only the token's hash may be stored");
 
     let connect = "CONNECT upstream.test:443 HTTP/1.0\r\n\r\n";
     let (_, head) = exchange(gateway.proxy, connect.as_bytes()).await;
@@ -242,25 +212,19 @@ async fn agents_must_present_their_token() {
         "{head}"
     );
     assert!(
-        head.to_ascii_lowercase()
-            .contains("proxy-authenticate: basic"),
+        head.to_ascii_lowercase().contains("proxy-authenticate: basic"),
         "{head}"
     );
 
     use base64::Engine;
     let wrong = base64::engine::general_purpose::STANDARD.encode("ci-bot:not-the-token");
-    let connect =
-        format!("CONNECT upstream.test:443 HTTP/1.1\r\nProxy-Authorization: Basic {wrong}\r\n\r\n");
+    let connect = format!("CONNECT upstream.test:443 HTTP/1.1\r\nProxy-Authorization: Basic {wrong}\r\n\r\n");
     let (_, head) = exchange(gateway.proxy, connect.as_bytes()).await;
     assert!(head.starts_with("HTTP/1.1 407"), "{head}");
 
     let local_url = url.replace("127.0.0.1:8080", &gateway.proxy.to_string());
     let client = agent::client(&local_url, &gateway.ca_pem(), true);
-    let response = client
-        .get("https://upstream.test/echo")
-        .send()
-        .await
-        .unwrap();
+    let response = client.get("https://upstream.test/echo").send().await.unwrap();
     assert_eq!(response.status(), 200);
 }
 
@@ -303,11 +267,7 @@ async fn a_request_for_another_host_inside_a_tunnel_is_rejected() {
         .unwrap();
     let head = read_head(&mut tls).await;
     assert!(head.starts_with("HTTP/1.1 400"), "{head}");
-    assert_eq!(
-        origin.upstream.connections(),
-        0,
-        "nothing may reach the upstream"
-    );
+    assert_eq!(origin.upstream.connections(), 0, "nothing may reach the upstream");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -339,10 +299,7 @@ async fn link_local_and_metadata_addresses_are_never_dialled() {
     for target in ["169.254.169.254:80", "[fd00:ec2::254]:80"] {
         let connect = format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n");
         let (_, head) = exchange(gateway.proxy, connect.as_bytes()).await;
-        assert!(
-            head.starts_with("HTTP/1.1 403"),
-            "tunnel to {target}: {head}"
-        );
+        assert!(head.starts_with("HTTP/1.1 403"), "tunnel to {target}: {head}");
     }
 }
 
@@ -353,20 +310,14 @@ async fn an_upstream_that_is_down_is_a_clear_502() {
         .unwrap()
         .local_addr()
         .unwrap();
-    let rules = origin
-        .rules("", &format!(r#""down.test" = "{closed}""#))
-        .replace(
-            r#"hosts = ["upstream.test"]"#,
-            r#"hosts = ["upstream.test", "down.test"]"#,
-        );
+    let rules = origin.rules("", &format!(r#""down.test" = "{closed}""#)).replace(
+        r#"hosts = ["upstream.test"]"#,
+        r#"hosts = ["upstream.test", "down.test"]"#,
+    );
     let gateway = tokio::task::spawn_blocking(move || Gateway::start(&rules))
         .await
         .unwrap();
-    let response = client(&gateway, true)
-        .get("https://down.test/")
-        .send()
-        .await
-        .unwrap();
+    let response = client(&gateway, true).get("https://down.test/").send().await.unwrap();
     assert_eq!(response.status(), 502);
     let text = response.text().await.unwrap();
     assert!(
@@ -434,11 +385,7 @@ async fn head_keeps_the_upstream_content_length() {
             .await
             .unwrap();
         assert_eq!(response.status(), 200);
-        assert_eq!(
-            response.headers()["content-length"],
-            "12345",
-            "http1_only={http1_only}"
-        );
+        assert_eq!(response.headers()["content-length"], "12345", "http1_only={http1_only}");
     }
 }
 
@@ -468,11 +415,7 @@ async fn absolute_form_plain_http_is_forwarded() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn curl_works_through_the_proxy_over_http1_and_http2() {
-    if std::process::Command::new("curl")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
+    if std::process::Command::new("curl").arg("--version").output().is_err() {
         eprintln!("curl is not installed; skipping");
         return;
     }
@@ -480,14 +423,7 @@ async fn curl_works_through_the_proxy_over_http1_and_http2() {
     let gateway = origin.gateway().await;
     for version in ["--http1.1", "--http2"] {
         let output = tokio::process::Command::new("curl")
-            .args([
-                "-sS",
-                "--fail-with-body",
-                version,
-                "-w",
-                "\n%{http_version}",
-                "-x",
-            ])
+            .args(["-sS", "--fail-with-body", version, "-w", "\n%{http_version}", "-x"])
             .arg(gateway.proxy_url())
             .arg("--cacert")
             .arg(&gateway.ca_pem)
@@ -511,12 +447,7 @@ async fn sigterm_drains_requests_in_flight_then_exits() {
     let origin = Origin::start().await;
     let mut gateway = origin.gateway().await;
     let client = client(&gateway, true);
-    let slow = tokio::spawn(async move {
-        client
-            .get("https://upstream.test/slow?ms=1500")
-            .send()
-            .await
-    });
+    let slow = tokio::spawn(async move { client.get("https://upstream.test/slow?ms=1500").send().await });
     tokio::time::sleep(Duration::from_millis(500)).await;
     gateway.terminate();
     let response = slow.await.unwrap().unwrap();
@@ -537,16 +468,8 @@ fn ca_init_and_show() {
     assert!(ok, "{err}");
     let (ok, shown, err) = cli(&["ca", "show", "--ca-dir", ca_dir]);
     assert!(ok, "{err}");
-    let fingerprint = shown
-        .lines()
-        .nth(1)
-        .unwrap()
-        .strip_prefix("SHA-256 ")
-        .unwrap();
-    assert!(
-        out.contains(fingerprint),
-        "init and show agree: {out} / {shown}"
-    );
+    let fingerprint = shown.lines().nth(1).unwrap().strip_prefix("SHA-256 ").unwrap();
+    assert!(out.contains(fingerprint), "init and show agree: {out} / {shown}");
     assert!(shown.starts_with(&format!("{ca_dir}/ca.pem")));
     let (ok, _, err) = cli(&["ca", "init", "--ca-dir", ca_dir]);
     assert!(!ok && err.contains("already exists"), "{err}");
@@ -567,8 +490,7 @@ async fn the_connection_limit_refuses_extra_connections_with_503() {
     // Once the first two close, a new agent gets in.
     let mut admitted = false;
     for _ in 0..50 {
-        let (_, head) =
-            exchange(gateway.proxy, b"CONNECT upstream.test:443 HTTP/1.1\r\n\r\n").await;
+        let (_, head) = exchange(gateway.proxy, b"CONNECT upstream.test:443 HTTP/1.1\r\n\r\n").await;
         if head.starts_with("HTTP/1.1 200") {
             admitted = true;
             break;
@@ -601,4 +523,59 @@ async fn idle_connections_are_closed_but_slow_requests_are_not() {
         matches!(closed, Ok(Ok(0)) | Ok(Err(_))),
         "expected the idle tunnel to be closed, got {closed:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rules_deny_with_the_rule_name_and_reload_keeps_old_rules_when_the_new_ones_are_broken() {
+    let origin = Origin::start().await;
+    let gateway = origin.gateway().await;
+    let client = client(&gateway, true);
+    let get = || client.get("https://upstream.test/echo").send();
+    assert_eq!(get().await.unwrap().status(), 200);
+
+    let main = gateway.rules.join("main.hcl");
+    let allowed = std::fs::read_to_string(&main).unwrap();
+    std::fs::write(
+        &main,
+        format!("{allowed}\nrule \"broken\" {{\n  match = http.methd == \"GET\"\n  action = \"deny\"\n}}\n"),
+    )
+    .unwrap();
+    wait_for_log(&gateway, "did not load").await;
+    assert!(
+        gateway
+            .log()
+            .contains("`http.methd` is not a facet field; did you mean `http.method`?"),
+        "{}",
+        gateway.log()
+    );
+    assert_eq!(
+        get().await.unwrap().status(),
+        200,
+        "a broken file must not replace the rules in force"
+    );
+
+    let denying = allowed.replace(
+        "rule \"the test upstream is open\"",
+        "rule \"no echo\" {\n  priority = 5\n  match = http.path.startsWith(\"/echo\")\n  action = \"deny\"\n  reason = \"echo is off today\"\n}\nrule \"the test upstream is open\"",
+    );
+    std::fs::write(&main, denying).unwrap();
+    gateway.hangup();
+    wait_for_log(&gateway, "rules reloaded").await;
+    let response = get().await.unwrap();
+    assert_eq!(response.status(), 403);
+    let text = response.text().await.unwrap();
+    assert_eq!(text, "clawgate: denied by rule 'no echo': echo is off today\n");
+    let response = client.get("https://upstream.test/bytes?n=3").send().await.unwrap();
+    assert_eq!(response.status(), 200, "other paths are still allowed");
+}
+
+/// Waits up to 10 s for `needle` in the gateway's log.
+async fn wait_for_log(gateway: &Gateway, needle: &str) {
+    for _ in 0..100 {
+        if gateway.log().contains(needle) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("`{needle}` never appeared in the log:\n{}", gateway.log());
 }

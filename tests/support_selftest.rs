@@ -58,10 +58,7 @@ async fn echo_streams_body_and_describes_request() {
     assert_eq!(resp.status(), 200);
     assert_eq!(header(&resp, "x-echo-method"), "POST");
     assert_eq!(header(&resp, "x-echo-uri"), "/echo/a?b=c");
-    assert_eq!(
-        header(&resp, "x-echo-host"),
-        format!("{NAME}:{}", upstream.addr.port())
-    );
+    assert_eq!(header(&resp, "x-echo-host"), format!("{NAME}:{}", upstream.addr.port()));
     assert_eq!(header(&resp, "x-echo-version"), "HTTP/2.0");
     let names: Vec<&str> = header(&resp, "x-echo-headers").split(',').collect();
     assert!(names.contains(&"x-custom"), "{names:?}");
@@ -71,11 +68,7 @@ async fn echo_streams_body_and_describes_request() {
 #[tokio::test]
 async fn http2_is_negotiated_and_http1_still_served() {
     let (ca, upstream, client) = tls_upstream().await;
-    let resp = client
-        .get(url(&upstream, "/echo"))
-        .send()
-        .await
-        .expect("h2");
+    let resp = client.get(url(&upstream, "/echo")).send().await.expect("h2");
     assert_eq!(resp.version(), Version::HTTP_2);
 
     let root = reqwest::Certificate::from_pem(ca.cert_pem().as_bytes()).expect("CA PEM");
@@ -89,10 +82,7 @@ async fn http2_is_negotiated_and_http1_still_served() {
     let resp = h1.get(url(&upstream, "/echo")).send().await.expect("h1");
     assert_eq!(resp.version(), Version::HTTP_11);
     assert_eq!(header(&resp, "x-echo-version"), "HTTP/1.1");
-    assert_eq!(
-        header(&resp, "x-echo-host"),
-        format!("{NAME}:{}", upstream.addr.port())
-    );
+    assert_eq!(header(&resp, "x-echo-host"), format!("{NAME}:{}", upstream.addr.port()));
     assert!(upstream.connections() >= 2);
 }
 
@@ -144,10 +134,7 @@ async fn sink_checks_a_streamed_upload() {
         .await
         .expect("sink");
     assert_eq!(resp.status(), 200);
-    assert_eq!(
-        resp.text().await.expect("body"),
-        format!("bytes={total} pattern=ok")
-    );
+    assert_eq!(resp.text().await.expect("body"), format!("bytes={total} pattern=ok"));
 
     let mut bad: Vec<u8> = (0..100_000).map(pattern_byte).collect();
     bad[77_777] ^= 1;
@@ -164,11 +151,7 @@ async fn sink_checks_a_streamed_upload() {
 async fn slow_answers_after_the_delay() {
     let (_ca, upstream, client) = tls_upstream().await;
     let start = std::time::Instant::now();
-    let resp = client
-        .get(url(&upstream, "/slow?ms=200"))
-        .send()
-        .await
-        .expect("slow");
+    let resp = client.get(url(&upstream, "/slow?ms=200")).send().await.expect("slow");
     assert_eq!(resp.text().await.expect("body"), "slow done");
     assert!(start.elapsed() >= std::time::Duration::from_millis(200));
 }
@@ -178,23 +161,11 @@ async fn unknown_routes_are_404_and_plain_http_works() {
     let upstream = Upstream::start_plain().await;
     let client = Client::new();
     let base = format!("http://{}", upstream.addr);
-    let resp = client
-        .get(format!("{base}/nope"))
-        .send()
-        .await
-        .expect("404");
+    let resp = client.get(format!("{base}/nope")).send().await.expect("404");
     assert_eq!(resp.status(), 404);
-    let resp = client
-        .delete(format!("{base}/bytes?n=1"))
-        .send()
-        .await
-        .expect("404");
+    let resp = client.delete(format!("{base}/bytes?n=1")).send().await.expect("404");
     assert_eq!(resp.status(), 404);
-    let resp = client
-        .get(format!("{base}/echo"))
-        .send()
-        .await
-        .expect("echo");
+    let resp = client.get(format!("{base}/echo")).send().await.expect("echo");
     assert_eq!(header(&resp, "x-echo-host"), upstream.addr.to_string());
     assert_eq!(upstream.connections(), 1);
 }

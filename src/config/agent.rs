@@ -24,9 +24,7 @@ impl AgentName {
     pub fn parse(text: &str) -> Result<AgentName, String> {
         let valid = !text.is_empty()
             && text.len() <= 64
-            && text
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+            && text.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
         if valid {
             Ok(AgentName(text.to_string()))
         } else {
@@ -216,11 +214,7 @@ pub fn add_agent(dir: &Path, name: &AgentName) -> Result<AddedAgent, AddAgentErr
         .append(true)
         .open(&file)
         .map_err(io)?;
-    writeln!(
-        out,
-        "\nagent \"{name}\" {{\n  token_sha256 = \"{hash}\"\n}}"
-    )
-    .map_err(io)?;
+    writeln!(out, "\nagent \"{name}\" {{\n  token_sha256 = \"{hash}\"\n}}").map_err(io)?;
     Ok(AddedAgent {
         file,
         token,

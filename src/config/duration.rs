@@ -4,22 +4,17 @@ use std::time::Duration;
 
 /// Parses a duration such as `90s`, `10m`, `1h30m` or `500ms`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let invalid =
-        || format!("`{text}` is not a duration; write e.g. \"30s\", \"10m\" or \"1h30m\"");
+    let invalid = || format!("`{text}` is not a duration; write e.g. \"30s\", \"10m\" or \"1h30m\"");
     let mut total = Duration::ZERO;
     let mut rest = text.trim();
     if rest.is_empty() {
         return Err(invalid());
     }
     while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !c.is_ascii_digit())
-            .ok_or_else(invalid)?;
+        let digits = rest.find(|c: char| !c.is_ascii_digit()).ok_or_else(invalid)?;
         let number: u64 = rest[..digits].parse().map_err(|_| invalid())?;
         rest = &rest[digits..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit())
-            .unwrap_or(rest.len());
+        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
         let part = match &rest[..unit_len] {
             "ms" => Duration::from_millis(number),
             "s" => Duration::from_secs(number),

@@ -3,43 +3,69 @@
 use std::fmt;
 
 use super::reader::{Blocks, Settings};
+use super::values::Reference;
 use super::{ConfigError, HostPattern, Location};
+use crate::aws::AccountId;
 
 /// An upstream service whose hosts clawgate intercepts.
 #[derive(Debug, Clone)]
 pub struct Endpoint {
     /// The endpoint's name, the second label: `endpoint "https" "github"`.
     pub name: String,
-    /// What kind of service it is.
+    /// What kind of service it is, with the kind's settings.
     pub kind: EndpointKind,
     /// The hosts it claims.
     pub hosts: Vec<HostPattern>,
 }
 
 /// The kinds of endpoint, the first label of the block.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum EndpointKind {
     /// Any HTTPS API: intercepted, decided on the `http` facet, forwarded unchanged.
     Https,
+    /// AWS APIs: decided on the `aws` facet too; requests re-signed with a
+    /// role assumed in the target account.
+    AwsApi(AwsApi),
 }
 
-impl fmt::Display for EndpointKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+/// The settings of an `aws_api` endpoint.
+#[derive(Debug, Clone)]
+pub struct AwsApi {
+    /// The role assumed in each account.
+    pub role: String,
+    /// The region of the STS endpoint used to assume it.
+    pub region: String,
+    /// The `credential "aws_account"` block holding the base key, by name.
+    pub credential: Option<String>,
+    /// Accounts agents may reach, with names; empty means any account.
+    pub accounts: Vec<(AccountId, String)>,
+}
+
+impl EndpointKind {
+    /// The kind as written in the block's first label and in references.
+    pub fn label(&self) -> &'static str {
+        match self {
             EndpointKind::Https => "https",
-        })
+            EndpointKind::AwsApi(_) => "aws_api",
+        }
     }
 }
 
 impl fmt::Display for Endpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{}", self.kind, self.name)
+        write!(f, "{}.{}", self.kind.label(), self.name)
     }
 }
 
-/// Reads every `endpoint` block, rejecting duplicates.
-pub(super) fn read_all(blocks: &Blocks<'_>, errors: &mut Vec<ConfigError>) -> Vec<Endpoint> {
+/// The settings each kind takes.
+const HTTPS_SETTINGS: &str = "hosts";
+const AWS_SETTINGS: &str = "hosts, role, region, credential, accounts";
+
+/// Reads every `endpoint` block, rejecting duplicates. Also returns the
+/// credential references, to be checked once credentials are read.
+pub(super) fn read_all(blocks: &Blocks<'_>, errors: &mut Vec<ConfigError>) -> (Vec<Endpoint>, Vec<Reference>) {
     let mut endpoints: Vec<(Endpoint, Location)> = Vec::new();
+    let mut credentials = Vec::new();
     for item in &blocks.endpoint {
         let at = item.location();
         let labels = item.labels();
@@ -52,57 +78,129 @@ pub(super) fn read_all(blocks: &Blocks<'_>, errors: &mut Vec<ConfigError>) -> Ve
             });
             continue;
         };
-        let kind = match *kind {
-            "https" => EndpointKind::Https,
+        let describe = format!("endpoint \"{kind}\" \"{name}\"");
+        let (s, kind) = match *kind {
+            "https" => (Settings::new(item, describe, HTTPS_SETTINGS, errors), None),
+            "aws_api" => (Settings::new(item, describe, AWS_SETTINGS, errors), Some(())),
             other => {
                 errors.push(ConfigError::InvalidValue {
                     at,
                     name: "endpoint".to_string(),
-                    problem: format!("`{other}` is not an endpoint kind; write \"https\""),
+                    problem: format!("`{other}` is not an endpoint kind; write \"https\" or \"aws_api\""),
                 });
                 continue;
             }
         };
-        let s = Settings::new(
-            item,
-            format!("endpoint \"{kind}\" \"{name}\""),
-            "hosts",
-            errors,
-        );
-        let mut hosts = Vec::new();
-        for (text, where_) in s.strings("hosts", errors).unwrap_or_default() {
-            match HostPattern::parse(&text) {
-                Ok(p) => hosts.push(p),
-                Err(problem) => errors.push(ConfigError::InvalidValue {
-                    at: where_,
-                    name: "hosts".to_string(),
-                    problem,
-                }),
-            }
-        }
-        if s.get("hosts").is_none() {
-            errors.push(s.missing(
-                at.clone(),
-                "hosts",
-                r#"hosts = ["api.example.com", "*.example.com"]"#,
-            ));
-        }
+        let kind = match kind {
+            None => EndpointKind::Https,
+            Some(()) => EndpointKind::AwsApi(read_aws(&s, &mut credentials, errors)),
+        };
         let endpoint = Endpoint {
             name: name.to_string(),
+            hosts: read_hosts(&s, errors),
             kind,
-            hosts,
         };
-        match endpoints
-            .iter()
-            .find(|(e, _)| e.kind == kind && e.name == endpoint.name)
-        {
+        let duplicate = endpoints.iter().find(|(e, _)| e.to_string() == endpoint.to_string());
+        match duplicate {
             Some((_, first)) => errors.push(ConfigError::Duplicate {
                 at,
-                what: format!("endpoint \"{kind}\" \"{name}\""),
+                what: format!("endpoint {endpoint}"),
                 first: first.clone(),
             }),
             None => endpoints.push((endpoint, at)),
         }
     }
-    endpoints.into_iter().map(|(e, _)| e).collect()
+    (endpoints.into_iter().map(|(e, _)| e).collect(), credentials)
+}
+
+fn read_hosts(s: &Settings<'_>, errors: &mut Vec<ConfigError>) -> Vec<HostPattern> {
+    if s.get("hosts").is_none() {
+        errors.push(s.missing(
+            s.block_location(),
+            "hosts",
+            r#"hosts = ["api.example.com", "*.example.com"]"#,
+        ));
+    }
+    let mut hosts = Vec::new();
+    for (text, at) in s.strings("hosts", errors).unwrap_or_default() {
+        match HostPattern::parse(&text) {
+            Ok(p) => hosts.push(p),
+            Err(problem) => errors.push(ConfigError::InvalidValue {
+                at,
+                name: "hosts".to_string(),
+                problem,
+            }),
+        }
+    }
+    hosts
+}
+
+fn read_aws(s: &Settings<'_>, references: &mut Vec<Reference>, errors: &mut Vec<ConfigError>) -> AwsApi {
+    let role = s.parsed("role", errors, |t| {
+        let valid =
+            !t.is_empty() && t.len() <= 64 && t.bytes().all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b));
+        valid
+            .then(|| t.to_string())
+            .ok_or_else(|| format!("`{t}` is not an IAM role name, e.g. \"clawgate-agent\""))
+    });
+    if s.get("role").is_none() {
+        errors.push(s.missing(s.block_location(), "role", r#"role = "clawgate-agent""#));
+    }
+    let region = s.parsed("region", errors, |t| {
+        let parts: Vec<&str> = t.split('-').collect();
+        let valid = parts.len() >= 3
+            && parts
+                .iter()
+                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
+            && parts.last().is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()));
+        valid
+            .then(|| t.to_string())
+            .ok_or_else(|| format!("`{t}` is not an AWS region, e.g. \"us-east-1\""))
+    });
+    let credential = s
+        .reference("credential", errors)
+        .and_then(|r| credential_name(r, errors));
+    references.extend(
+        s.reference("credential", &mut Vec::new())
+            .filter(|_| credential.is_some()),
+    );
+    let mut accounts: Vec<(AccountId, String)> = Vec::new();
+    for (text, at) in s.strings("accounts", errors).unwrap_or_default() {
+        let (id, name) = text.split_once('=').unwrap_or((&text, &text));
+        match AccountId::parse(id.trim()) {
+            Ok(id) if accounts.iter().any(|(a, _)| *a == id) => errors.push(ConfigError::InvalidValue {
+                at,
+                name: "accounts".to_string(),
+                problem: format!("account {id} is listed twice"),
+            }),
+            Ok(id) => accounts.push((id, name.trim().to_string())),
+            Err(problem) => errors.push(ConfigError::InvalidValue {
+                at,
+                name: "accounts".to_string(),
+                problem: format!("{problem}; entries are \"ID=name\", e.g. \"111111111111=prod\""),
+            }),
+        }
+    }
+    AwsApi {
+        role: role.unwrap_or_default(),
+        region: region.unwrap_or_else(|| "us-east-1".to_string()),
+        credential,
+        accounts,
+    }
+}
+
+/// The credential's name if `reference` is of the kind an aws_api endpoint takes.
+fn credential_name(reference: Reference, errors: &mut Vec<ConfigError>) -> Option<String> {
+    if reference.kind == "aws_account" {
+        return Some(reference.name);
+    }
+    errors.push(ConfigError::InvalidValue {
+        at: reference.at,
+        name: "credential".to_string(),
+        problem: format!(
+            "`{}.{}` is not an AWS credential; write aws_account.NAME",
+            reference.kind, reference.name
+        ),
+    });
+    None
 }

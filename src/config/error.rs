@@ -81,6 +81,14 @@ pub enum ConfigError {
         /// What is wrong, and what to write instead.
         problem: String,
     },
+    /// A rule's condition is not valid CEL, or reads what no facet has.
+    #[error("{at}: {message}")]
+    Condition {
+        /// Where in the condition.
+        at: Location,
+        /// What is wrong, with a hint where there is one.
+        message: String,
+    },
     /// Two definitions with the same name.
     #[error("{at}: {what} is defined twice; the first definition is at {first}")]
     Duplicate {
@@ -104,6 +112,7 @@ impl ConfigError {
             | ConfigError::UnknownAttribute { at, .. }
             | ConfigError::MissingAttribute { at, .. }
             | ConfigError::InvalidValue { at, .. }
+            | ConfigError::Condition { at, .. }
             | ConfigError::Duplicate { at, .. } => Some(at),
         }
     }
@@ -133,11 +142,7 @@ impl From<Vec<ConfigError>> for ConfigErrors {
 impl fmt::Display for ConfigErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.0.len();
-        write!(
-            f,
-            "{n} error{} in the rule files",
-            if n == 1 { "" } else { "s" }
-        )?;
+        write!(f, "{n} error{} in the rule files", if n == 1 { "" } else { "s" })?;
         for e in &self.0 {
             write!(f, "\n  {e}")?;
         }

@@ -69,10 +69,7 @@ pub struct Resolve(Vec<(HostPattern, SocketAddr)>);
 impl Resolve {
     /// The address configured for `host`, if any; the first matching pattern wins.
     pub fn lookup(&self, host: &str) -> Option<SocketAddr> {
-        self.0
-            .iter()
-            .find(|(p, _)| p.matches(host))
-            .map(|(_, a)| *a)
+        self.0.iter().find(|(p, _)| p.matches(host)).map(|(_, a)| *a)
     }
 }
 
@@ -142,18 +139,14 @@ pub(super) fn read(blocks: &Blocks<'_>, errors: &mut Vec<ConfigError>) -> Gatewa
     if let Some(u) = s.parsed("unknown_host", errors, |t| match t {
         "deny" => Ok(UnknownHost::Deny),
         "tunnel" => Ok(UnknownHost::Tunnel),
-        _ => Err(format!(
-            "`{t}` is not a choice; write \"deny\" or \"tunnel\""
-        )),
+        _ => Err(format!("`{t}` is not a choice; write \"deny\" or \"tunnel\"")),
     }) {
         gateway.unknown_host = u;
     }
     if let Some(r) = s.parsed("upstream_roots", errors, |t| match t {
         "webpki" => Ok(UpstreamRoots::Webpki),
         "native" => Ok(UpstreamRoots::Native),
-        _ => Err(format!(
-            "`{t}` is not a choice; write \"webpki\" or \"native\""
-        )),
+        _ => Err(format!("`{t}` is not a choice; write \"webpki\" or \"native\"")),
     }) {
         gateway.upstream_roots = r;
     }
@@ -184,10 +177,7 @@ pub(super) fn read(blocks: &Blocks<'_>, errors: &mut Vec<ConfigError>) -> Gatewa
     ] {
         match s.integer(key, errors).map(usize::try_from) {
             Some(Ok(n)) if n >= least => *field = n,
-            Some(_) => errors.extend(
-                s.get(key)
-                    .map(|a| s.invalid(a, format!("must be at least {least}"))),
-            ),
+            Some(_) => errors.extend(s.get(key).map(|a| s.invalid(a, format!("must be at least {least}")))),
             None => {}
         }
     }

@@ -5,21 +5,36 @@
 //! instead; all of them are collected, not just the first.
 
 mod agent;
+mod credential;
 mod duration;
 mod endpoint;
+mod environment;
 mod error;
 mod gateway;
 mod host_pattern;
+mod human;
 mod reader;
+mod resolve;
+mod rule;
+mod rule_test;
 mod source;
+mod unquoted;
+mod values;
 
 pub use agent::{AddAgentError, AddedAgent, AgentConfig, AgentName, Token, TokenHash, add_agent};
+pub use credential::{AwsKey, Credential};
 pub use duration::parse_duration;
-pub use endpoint::{Endpoint, EndpointKind};
+pub use endpoint::{AwsApi, Endpoint, EndpointKind};
+pub use environment::{Environment, ProcessEnvironment};
 pub use error::{ConfigError, ConfigErrors};
 pub use gateway::{Gateway, Limits, Resolve, UnknownHost, UpstreamRoots};
 pub use host_pattern::HostPattern;
+pub use human::{DEFAULT_APPROVAL_TIMEOUT, Human, Telegram};
+pub use resolve::{EndpointId, Notice, Rule, edit_distance};
+pub use rule::Action;
+pub use rule_test::{RuleTest, TestRequest, load_rule_tests};
 pub use source::Location;
+pub use values::{ConditionText, Reference};
 
 use std::path::{Path, PathBuf};
 
@@ -37,11 +52,25 @@ pub struct Config {
     pub agents: Vec<AgentConfig>,
     /// Upstream services clawgate intercepts, in declaration order.
     pub endpoints: Vec<Endpoint>,
+    /// Base credentials, by name.
+    pub credentials: Vec<Credential>,
+    /// Approvers, declared or referenced.
+    pub humans: Vec<Human>,
+    /// Rules in file and declaration order (not yet sorted by priority).
+    pub rules: Vec<Rule>,
+    /// Things worth telling the author that are not errors.
+    pub notices: Vec<Notice>,
 }
 
 impl Config {
-    /// Reads every `*.hcl` file in `dir` (rule tests, `*.test.hcl`, excepted).
+    /// Reads every `*.hcl` file in `dir` (rule tests, `*.test.hcl`, excepted),
+    /// taking `env("…")` from the process environment.
     pub fn load_dir(dir: &Path) -> Result<Config, ConfigErrors> {
+        Config::load_dir_with(dir, &ProcessEnvironment)
+    }
+
+    /// [`Config::load_dir`] with `env("…")` read from `env`.
+    pub fn load_dir_with(dir: &Path, env: &dyn Environment) -> Result<Config, ConfigErrors> {
         let files = rule_files(dir).map_err(|e| ConfigErrors::from(vec![e]))?;
         let mut errors = Vec::new();
         let mut sources = Vec::new();
@@ -55,26 +84,37 @@ impl Config {
         for source in &sources {
             blocks.collect(source, &mut errors);
         }
-        let gateway = gateway::read(&blocks, &mut errors);
-        let agents = agent::read_all(&blocks, &mut errors);
-        let endpoints = endpoint::read_all(&blocks, &mut errors);
+        let (endpoints, credential_refs) = endpoint::read_all(&blocks, &mut errors);
+        let mut config = Config {
+            dir: dir.to_path_buf(),
+            gateway: gateway::read(&blocks, &mut errors),
+            agents: agent::read_all(&blocks, &mut errors),
+            endpoints,
+            credentials: credential::read_all(&blocks, env, &mut errors),
+            humans: human::read_all(&blocks, env, &mut errors),
+            rules: Vec::new(),
+            notices: Vec::new(),
+        };
+        let raw_rules = rule::read_all(&blocks, &mut errors);
+        resolve::resolve(&mut config, &blocks, raw_rules, credential_refs, &mut errors);
         if errors.is_empty() {
-            Ok(Config {
-                dir: dir.to_path_buf(),
-                gateway,
-                agents,
-                endpoints,
-            })
+            Ok(config)
         } else {
             Err(ConfigErrors::from(errors))
         }
     }
 
     /// The first endpoint whose `hosts` claim `host` (lower-case, no port).
-    pub fn route(&self, host: &str) -> Option<&Endpoint> {
+    pub fn route(&self, host: &str) -> Option<EndpointId> {
         self.endpoints
             .iter()
-            .find(|e| e.hosts.iter().any(|p| p.matches(host)))
+            .position(|e| e.hosts.iter().any(|p| p.matches(host)))
+            .map(EndpointId)
+    }
+
+    /// The endpoint `id` names.
+    pub fn endpoint(&self, id: EndpointId) -> Option<&Endpoint> {
+        self.endpoints.get(id.0)
     }
 }
 

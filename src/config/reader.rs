@@ -8,7 +8,7 @@ use super::source::Source;
 use super::{ConfigError, Location};
 
 /// The block types clawgate reads, as listed in error messages.
-const BLOCK_TYPES: &str = "gateway, agent, endpoint";
+const BLOCK_TYPES: &str = "gateway, agent, endpoint, credential, human, rule, plugin";
 
 /// A block together with the file it came from.
 pub(super) struct Item<'s> {
@@ -46,6 +46,10 @@ pub(super) struct Blocks<'s> {
     pub gateway: Vec<Item<'s>>,
     pub agent: Vec<Item<'s>>,
     pub endpoint: Vec<Item<'s>>,
+    pub credential: Vec<Item<'s>>,
+    pub human: Vec<Item<'s>>,
+    pub rule: Vec<Item<'s>>,
+    pub plugin: Vec<Item<'s>>,
 }
 
 impl<'s> Blocks<'s> {
@@ -74,6 +78,10 @@ impl<'s> Blocks<'s> {
                         "gateway" => &mut self.gateway,
                         "agent" => &mut self.agent,
                         "endpoint" => &mut self.endpoint,
+                        "credential" => &mut self.credential,
+                        "human" => &mut self.human,
+                        "rule" => &mut self.rule,
+                        "plugin" => &mut self.plugin,
                         other => {
                             errors.push(ConfigError::UnknownBlock {
                                 at: source.locate(block.span()),
@@ -92,10 +100,12 @@ impl<'s> Blocks<'s> {
 
 /// Typed reads of one block's attributes.
 pub(super) struct Settings<'a> {
-    source: &'a Source,
+    pub(super) source: &'a Source,
     body: &'a Body,
     /// How the block is named in messages, e.g. `endpoint "https" "github"`.
     block: String,
+    /// Where the block starts.
+    at: Location,
 }
 
 impl<'a> Settings<'a> {
@@ -107,10 +117,24 @@ impl<'a> Settings<'a> {
         allowed: &'static str,
         errors: &mut Vec<ConfigError>,
     ) -> Settings<'a> {
+        Settings::of_body(item.source, &item.block.body, item.location(), block, allowed, errors)
+    }
+
+    /// Reads a body: a block's, or a nested block's. Nested blocks are
+    /// allowed when `allowed` names them.
+    pub fn of_body(
+        source: &'a Source,
+        body: &'a Body,
+        at: Location,
+        block: String,
+        allowed: &'static str,
+        errors: &mut Vec<ConfigError>,
+    ) -> Settings<'a> {
         let settings = Settings {
-            source: item.source,
-            body: &item.block.body,
+            source,
+            body,
             block,
+            at,
         };
         let known: Vec<&str> = allowed.split(", ").collect();
         for structure in settings.body.iter() {
@@ -118,7 +142,7 @@ impl<'a> Settings<'a> {
                 Structure::Attribute(a) => (a.key.as_str(), a.span()),
                 Structure::Block(b) => (b.ident.as_str(), b.span()),
             };
-            if matches!(structure, Structure::Block(_)) || !known.contains(&name) {
+            if !known.contains(&name) {
                 errors.push(ConfigError::UnknownAttribute {
                     at: settings.source.locate(span),
                     block: settings.block.clone(),
@@ -130,6 +154,26 @@ impl<'a> Settings<'a> {
         settings
     }
 
+    /// The nested block named `name`, as settings of its own.
+    pub fn nested(&self, name: &'a str, allowed: &'static str, errors: &mut Vec<ConfigError>) -> Option<Settings<'a>> {
+        let block = self.body.get_blocks(name).next()?;
+        let describe = format!("{} {name}", self.block);
+        let at = self.source.locate(block.span());
+        Some(Settings::of_body(
+            self.source,
+            &block.body,
+            at,
+            describe,
+            allowed,
+            errors,
+        ))
+    }
+
+    /// Where the block starts.
+    pub fn block_location(&self) -> Location {
+        self.at.clone()
+    }
+
     /// The attribute named `key`, if written.
     pub fn get(&self, key: &str) -> Option<&'a Attribute> {
         self.body.get_attribute(key)
@@ -137,8 +181,7 @@ impl<'a> Settings<'a> {
 
     /// Where `attr`'s value starts.
     pub fn location(&self, attr: &Attribute) -> Location {
-        self.source
-            .locate(attr.value.span().or_else(|| attr.span()))
+        self.source.locate(attr.value.span().or_else(|| attr.span()))
     }
 
     /// An error about `attr`'s value.
@@ -169,17 +212,11 @@ impl<'a> Settings<'a> {
     ) -> Option<T> {
         let attr = self.get(key)?;
         let text = self.string_value(attr, &attr.value, errors)?;
-        parse(&text)
-            .map_err(|p| errors.push(self.invalid(attr, p)))
-            .ok()
+        parse(&text).map_err(|p| errors.push(self.invalid(attr, p))).ok()
     }
 
     /// A list-of-strings attribute, each string with its location.
-    pub fn strings(
-        &self,
-        key: &str,
-        errors: &mut Vec<ConfigError>,
-    ) -> Option<Vec<(String, Location)>> {
+    pub fn strings(&self, key: &str, errors: &mut Vec<ConfigError>) -> Option<Vec<(String, Location)>> {
         let attr = self.get(key)?;
         let Expression::Array(array) = &attr.value else {
             errors.push(self.invalid(attr, r#"expected a list of strings, e.g. ["a", "b"]"#));
@@ -196,17 +233,10 @@ impl<'a> Settings<'a> {
     }
 
     /// An object attribute of string keys and string values.
-    pub fn string_map(
-        &self,
-        key: &str,
-        errors: &mut Vec<ConfigError>,
-    ) -> Option<Vec<(String, String, Location)>> {
+    pub fn string_map(&self, key: &str, errors: &mut Vec<ConfigError>) -> Option<Vec<(String, String, Location)>> {
         let attr = self.get(key)?;
         let Expression::Object(object) = &attr.value else {
-            errors.push(self.invalid(
-                attr,
-                r#"expected a map, e.g. { "*.example.com" = "10.0.0.7:443" }"#,
-            ));
+            errors.push(self.invalid(attr, r#"expected a map, e.g. { "*.example.com" = "10.0.0.7:443" }"#));
             return None;
         };
         let entries = object
@@ -239,7 +269,7 @@ impl<'a> Settings<'a> {
     }
 
     /// The text of a string literal within `attr`.
-    fn string_value(
+    pub(super) fn string_value(
         &self,
         attr: &Attribute,
         expr: &Expression,

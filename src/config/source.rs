@@ -6,6 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::ConfigError;
+use super::unquoted::{Unquoted, quote_unquoted};
 
 /// A place in a rule file, printed as `file:line:col` (both 1-based).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,11 +25,15 @@ impl fmt::Display for Location {
     }
 }
 
-/// A rule file read into memory.
+/// A rule file read into memory, with unquoted CEL quoted so that it parses
+/// as HCL. Lines are kept, so positions outside CEL expressions are those of
+/// the file as written.
 #[derive(Debug)]
 pub(super) struct Source {
     path: Arc<Path>,
     text: String,
+    unquoted: Vec<Unquoted>,
+    original: String,
 }
 
 impl Source {
@@ -42,11 +47,25 @@ impl Source {
     }
 
     /// A source from text already in memory.
-    pub(super) fn new(path: &Path, text: String) -> Source {
+    pub(super) fn new(path: &Path, original: String) -> Source {
+        let (text, unquoted) = quote_unquoted(&original);
         Source {
             path: Arc::from(path),
             text,
+            unquoted,
+            original,
         }
+    }
+
+    /// The unquoted CEL expression written on the line where `span` starts, if any.
+    pub(super) fn unquoted_at(&self, span: Option<Range<usize>>) -> Option<Location> {
+        let line = self.locate(span).line;
+        self.unquoted.iter().find_map(|u| {
+            let before = &self.original[..u.start];
+            let at_line = before.matches('\n').count() + 1;
+            let column = before[before.rfind('\n').map_or(0, |i| i + 1)..].chars().count() + 1;
+            (at_line == line).then(|| self.at(line, column))
+        })
     }
 
     /// The file's text.

@@ -36,8 +36,14 @@ fn the_shipped_policies_load() {
 #[test]
 fn files_are_read_together_and_defaults_fill_the_gaps() {
     let config = load(&[
-        ("a.hcl", r#"endpoint "https" "github" { hosts = ["api.github.com", "*.githubusercontent.com"] }"#),
-        ("b.hcl", "gateway {\n  unknown_host = \"tunnel\"\n  idle_timeout = \"2m\"\n}\n"),
+        (
+            "a.hcl",
+            r#"endpoint "https" "github" { hosts = ["api.github.com", "*.githubusercontent.com"] }"#,
+        ),
+        (
+            "b.hcl",
+            "gateway {\n  unknown_host = \"tunnel\"\n  idle_timeout = \"2m\"\n}\n",
+        ),
         ("rules.test.hcl", "this is a rule test, not a rule file {"),
         ("notes.txt", "not HCL at all {"),
     ])
@@ -48,6 +54,7 @@ fn files_are_read_together_and_defaults_fill_the_gaps() {
     assert_eq!(
         config
             .route("raw.githubusercontent.com")
+            .and_then(|id| config.endpoint(id))
             .map(|e| e.name.as_str()),
         Some("github")
     );
@@ -83,7 +90,7 @@ bucket "x" {}
             "main.hcl:7:1: `endpoint` block needs two labels, its kind and its name, e.g. `endpoint \"https\" \"github\" {`",
             "main.hcl:12:12: `hosts`: `*` is not a host pattern; write a host name (`api.example.com`), an IP \
              address, or `*.example.com` for every subdomain",
-            "main.hcl:15:1: unknown block `bucket`; expected one of: gateway, agent, endpoint",
+            "main.hcl:15:1: unknown block `bucket`; expected one of: gateway, agent, endpoint, credential, human, rule, plugin",
         ]
     );
 }
@@ -101,15 +108,12 @@ fn syntax_errors_name_the_line() {
 #[test]
 fn duplicates_name_both_places() {
     let hash = "a".repeat(64);
-    let text = format!(
-        "agent \"bot\" {{ token_sha256 = \"{hash}\" }}\nagent \"bot\" {{ token_sha256 = \"{hash}\" }}\n"
-    );
+    let text =
+        format!("agent \"bot\" {{ token_sha256 = \"{hash}\" }}\nagent \"bot\" {{ token_sha256 = \"{hash}\" }}\n");
     let errors = errors(&[("agents.hcl", &text)]);
     assert_eq!(errors.len(), 1);
     assert!(
-        errors[0].starts_with(
-            "agents.hcl:2:1: agent \"bot\" is defined twice; the first definition is at"
-        ),
+        errors[0].starts_with("agents.hcl:2:1: agent \"bot\" is defined twice; the first definition is at"),
         "{errors:?}"
     );
     assert!(errors[0].ends_with("agents.hcl:1:1"), "{errors:?}");
@@ -127,10 +131,7 @@ fn agents_need_a_valid_name_and_hash() {
         errors[1].contains("token_sha256") && errors[1].contains("64 hex digits"),
         "{errors:?}"
     );
-    assert!(
-        errors[2].contains("agent \"ok\" needs `token_sha256`"),
-        "{errors:?}"
-    );
+    assert!(errors[2].contains("agent \"ok\" needs `token_sha256`"), "{errors:?}");
 }
 
 #[test]
@@ -144,9 +145,6 @@ fn add_agent_appends_a_hash_and_refuses_a_taken_name() {
         config.agents[0].token_sha256,
         TokenHash::of(added.token.reveal().as_bytes())
     );
-    assert!(matches!(
-        add_agent(dir.path(), &name),
-        Err(AddAgentError::Exists(_))
-    ));
+    assert!(matches!(add_agent(dir.path(), &name), Err(AddAgentError::Exists(_))));
     assert_eq!(format!("{:?}", added.token), "Token([redacted])");
 }

@@ -108,11 +108,7 @@ impl<IO> Tracked<IO> {
 }
 
 impl<IO: AsyncRead> AsyncRead for Tracked<IO> {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         let this = self.project();
         let before = buf.filled().len();
         let result = this.inner.poll_read(cx, buf);
@@ -124,11 +120,7 @@ impl<IO: AsyncRead> AsyncRead for Tracked<IO> {
 }
 
 impl<IO: AsyncWrite> AsyncWrite for Tracked<IO> {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         let this = self.project();
         let result = this.inner.poll_write(cx, buf);
         if matches!(result, Poll::Ready(Ok(n)) if n > 0) {
@@ -183,10 +175,7 @@ impl<B: HttpBody<Data = Bytes>> HttpBody for Guarded<B> {
     type Data = Bytes;
     type Error = B::Error;
 
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
         self.project().body.poll_frame(cx)
     }
 

@@ -43,11 +43,9 @@ impl Agents {
             Agents::LoopbackOnly => return Err(ProxyError::LoopbackOnly),
             Agents::Tokens(tokens) => tokens,
         };
-        let header = headers
-            .get(PROXY_AUTHORIZATION)
-            .ok_or(ProxyError::ProxyAuth(
-                "send the agent's name and token, as in HTTPS_PROXY=http://NAME:TOKEN@host:port",
-            ))?;
+        let header = headers.get(PROXY_AUTHORIZATION).ok_or(ProxyError::ProxyAuth(
+            "send the agent's name and token, as in HTTPS_PROXY=http://NAME:TOKEN@host:port",
+        ))?;
         let (user, token) = basic_credentials(header.as_bytes()).ok_or(ProxyError::ProxyAuth(
             "Proxy-Authorization must be `Basic` with base64 of NAME:TOKEN",
         ))?;
@@ -85,9 +83,7 @@ fn percent_decode(text: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok());
+        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
         match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
             (b'%', Some(byte)) => {
                 out.push(byte);
@@ -125,13 +121,9 @@ mod tests {
 
     #[test]
     fn the_right_token_names_the_agent() {
-        let name = agents()
-            .authenticate(&headers("ci-bot:s3cret"), REMOTE)
-            .unwrap();
+        let name = agents().authenticate(&headers("ci-bot:s3cret"), REMOTE).unwrap();
         assert_eq!(name.as_str(), "ci-bot");
-        let encoded = agents()
-            .authenticate(&headers("ci-bot:s3%63ret"), REMOTE)
-            .unwrap();
+        let encoded = agents().authenticate(&headers("ci-bot:s3%63ret"), REMOTE).unwrap();
         assert_eq!(encoded.as_str(), "ci-bot");
     }
 

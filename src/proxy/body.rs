@@ -12,9 +12,7 @@ pub type Body = UnsyncBoxBody<Bytes, BodyError>;
 
 /// A body holding `text`.
 pub fn full(text: impl Into<Bytes>) -> Body {
-    Full::new(text.into())
-        .map_err(|never| match never {})
-        .boxed_unsync()
+    Full::new(text.into()).map_err(|never| match never {}).boxed_unsync()
 }
 
 /// A body with nothing in it.

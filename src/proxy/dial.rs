@@ -21,9 +21,7 @@ const METADATA_V6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254)
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum DialError {
     /// The host leads to a link-local or metadata address.
-    #[error(
-        "`{host}` leads to {addr}, a link-local or instance-metadata address, which clawgate never dials"
-    )]
+    #[error("`{host}` leads to {addr}, a link-local or instance-metadata address, which clawgate never dials")]
     Forbidden {
         /// The host asked for.
         host: String,
@@ -110,13 +108,11 @@ impl Dialer {
         for addr in addrs {
             match TcpStream::connect(addr).await {
                 Ok(stream) => {
-                    stream
-                        .set_nodelay(true)
-                        .map_err(|source| DialError::Connect {
-                            host: host.to_string(),
-                            addr,
-                            source: Arc::new(source),
-                        })?;
+                    stream.set_nodelay(true).map_err(|source| DialError::Connect {
+                        host: host.to_string(),
+                        addr,
+                        source: Arc::new(source),
+                    })?;
                     return Ok(stream);
                 }
                 Err(source) => last = Some((addr, source)),
@@ -130,10 +126,7 @@ impl Dialer {
             },
             None => DialError::Resolve {
                 host: host.to_string(),
-                source: Arc::new(std::io::Error::new(
-                    std::io::ErrorKind::NotFound,
-                    "no addresses",
-                )),
+                source: Arc::new(std::io::Error::new(std::io::ErrorKind::NotFound, "no addresses")),
             },
         })
     }
@@ -152,9 +145,7 @@ impl tower_service::Service<Uri> for Dialer {
     fn call(&mut self, uri: Uri) -> Self::Future {
         let dialer = self.clone();
         Box::pin(async move {
-            let host = uri
-                .host()
-                .ok_or_else(|| DialError::NoHost(uri.to_string()))?;
+            let host = uri.host().ok_or_else(|| DialError::NoHost(uri.to_string()))?;
             let host = host.trim_start_matches('[').trim_end_matches(']');
             let default = if uri.scheme() == Some(&http::uri::Scheme::HTTP) {
                 80
@@ -215,10 +206,7 @@ mod tests {
                 r#"gateway { resolve = { "*.example.com" = "169.254.169.254:80" } }"#,
             )
             .unwrap();
-            crate::config::Config::load_dir(dir.path())
-                .unwrap()
-                .gateway
-                .resolve
+            crate::config::Config::load_dir(dir.path()).unwrap().gateway.resolve
         };
         let dialer = Dialer::new(resolve_metadata, Duration::from_secs(1));
         let err = dialer.dial("api.example.com", 443).await.unwrap_err();

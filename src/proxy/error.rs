@@ -7,6 +7,7 @@ use hyper::ext::ReasonPhrase;
 
 use super::body::{self, Body};
 use super::dial::DialError;
+use crate::policy::{Denial, Hold};
 
 /// Everything that stops a request between the agent and the upstream. Each
 /// variant says which side is at fault in its status: 4xx the agent, 502/504
@@ -23,9 +24,7 @@ pub enum ProxyError {
     #[error("bad request: {0}")]
     BadRequest(String),
     /// The request's `Host` disagrees with the host the tunnel was opened to.
-    #[error(
-        "the request is for `{host}` but the tunnel was opened to `{target}`; they must be the same"
-    )]
+    #[error("the request is for `{host}` but the tunnel was opened to `{target}`; they must be the same")]
     HostMismatch {
         /// What the request named.
         host: String,
@@ -49,6 +48,15 @@ pub enum ProxyError {
         /// What went wrong.
         reason: String,
     },
+    /// The rules deny the request.
+    #[error("{0}")]
+    Denied(Denial),
+    /// A rule holds the request for approval, which this build cannot collect.
+    #[error(
+        "rule '{}' holds this request for approval by {}, but approvals cannot be collected yet, so it is denied",
+        .0.rule, .0.approvers.join(", ")
+    )]
+    ApprovalUnavailable(Hold),
     /// Too many connections are open.
     #[error("too many connections ({0}); try again shortly")]
     Busy(usize),
@@ -59,7 +67,10 @@ impl ProxyError {
     pub fn status(&self) -> StatusCode {
         match self {
             ProxyError::ProxyAuth(_) => StatusCode::PROXY_AUTHENTICATION_REQUIRED,
-            ProxyError::LoopbackOnly | ProxyError::UnknownHost(_) => StatusCode::FORBIDDEN,
+            ProxyError::LoopbackOnly
+            | ProxyError::UnknownHost(_)
+            | ProxyError::Denied(_)
+            | ProxyError::ApprovalUnavailable(_) => StatusCode::FORBIDDEN,
             ProxyError::BadRequest(_) | ProxyError::HostMismatch { .. } => StatusCode::BAD_REQUEST,
             ProxyError::Dial(DialError::Forbidden { .. }) => StatusCode::FORBIDDEN,
             ProxyError::Dial(DialError::Timeout { .. }) => StatusCode::GATEWAY_TIMEOUT,
@@ -77,20 +88,11 @@ impl ProxyError {
         let mut response = Response::new(body::full(format!("{message}\n")));
         *response.status_mut() = status;
         let headers = response.headers_mut();
-        headers.insert(
-            CONTENT_TYPE,
-            HeaderValue::from_static("text/plain; charset=utf-8"),
-        );
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
         if status == StatusCode::PROXY_AUTHENTICATION_REQUIRED {
-            headers.insert(
-                PROXY_AUTHENTICATE,
-                HeaderValue::from_static("Basic realm=\"clawgate\""),
-            );
+            headers.insert(PROXY_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"clawgate\""));
         }
-        let phrase = format!(
-            "{} ({message})",
-            status.canonical_reason().unwrap_or("Error")
-        );
+        let phrase = format!("{} ({message})", status.canonical_reason().unwrap_or("Error"));
         let printable: String = phrase
             .chars()
             .map(|c| if c.is_ascii_graphic() { c } else { ' ' })

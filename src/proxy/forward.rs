@@ -52,11 +52,8 @@ impl Upstream {
         let default_port = if scheme == Scheme::HTTP { 80 } else { 443 };
         let (mut parts, incoming) = request.into_parts();
         let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-        parts.uri = Uri::try_from(format!(
-            "{scheme}://{}{path}",
-            target.authority(default_port)
-        ))
-        .map_err(|e| ProxyError::BadRequest(format!("cannot forward to `{target}{path}`: {e}")))?;
+        parts.uri = Uri::try_from(format!("{scheme}://{}{path}", target.authority(default_port)))
+            .map_err(|e| ProxyError::BadRequest(format!("cannot forward to `{target}{path}`: {e}")))?;
         // The client upgrades to HTTP/2 when the upstream offers it.
         parts.version = Version::HTTP_11;
         strip_hop_by_hop(&mut parts.headers);

@@ -8,8 +8,8 @@ use http::uri::Scheme;
 use http::{Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 
-use super::activity::Guarded;
 use super::body::{self, Body};
+use super::exchange::exchange;
 use super::listener::Client;
 use super::{ProxyError, Target, intercept, tunnel};
 use crate::config::{AgentName, UnknownHost};
@@ -19,11 +19,13 @@ pub(super) async fn handle(client: Arc<Client>, request: Request<Incoming>) -> R
     let started = Instant::now();
     let method = request.method().clone();
     let uri = request.uri().to_string();
-    let outcome = match client
+    let agent = client
         .proxy
+        .current
+        .load()
         .agents
-        .authenticate(request.headers(), client.peer.ip())
-    {
+        .authenticate(request.headers(), client.peer.ip());
+    let outcome = match agent {
         Ok(agent) if method == Method::CONNECT => connect(&client, agent, request).await,
         Ok(agent) => plain(&client, agent, request).await,
         Err(e) => Err(e),
@@ -62,22 +64,18 @@ async fn connect(
     let target = Target::parse(authority, 443)?;
     let proxy = &client.proxy;
     let client = Arc::clone(client);
-    match (
-        proxy.config.route(target.host()).cloned(),
-        proxy.config.gateway.unknown_host,
-    ) {
-        (Some(endpoint), _) => {
-            tracing::debug!(%agent, %target, %endpoint, "intercepting");
+    let claimed = proxy.current.load().policy.config().route(target.host()).is_some();
+    match (claimed, proxy.gateway.unknown_host) {
+        (true, _) => {
+            tracing::debug!(%agent, %target, "intercepting");
             proxy.tasks.spawn(async move {
                 match hyper::upgrade::on(request).await {
-                    Ok(upgraded) => {
-                        intercept::serve(client, upgraded, target, agent, endpoint).await
-                    }
+                    Ok(upgraded) => intercept::serve(client, upgraded, target, agent).await,
                     Err(e) => tracing::debug!(error = %e, "CONNECT was not upgraded"),
                 }
             });
         }
-        (None, UnknownHost::Tunnel) => {
+        (false, UnknownHost::Tunnel) => {
             let upstream = proxy.dialer.dial(target.host(), target.port()).await?;
             tracing::debug!(%agent, %target, "tunnelling without interception");
             proxy.tasks.spawn(async move {
@@ -87,7 +85,7 @@ async fn connect(
                 }
             });
         }
-        (None, UnknownHost::Deny) => {
+        (false, UnknownHost::Deny) => {
             return Err(ProxyError::UnknownHost(target.host().to_string()));
         }
     }
@@ -117,15 +115,5 @@ async fn plain(
         }
     }
     let target = Target::parse(uri.authority().map_or("", |a| a.as_str()), 80)?;
-    target.check_request(&request, 80)?;
-    let proxy = &client.proxy;
-    if proxy.config.route(target.host()).is_none()
-        && proxy.config.gateway.unknown_host == UnknownHost::Deny
-    {
-        return Err(ProxyError::UnknownHost(target.host().to_string()));
-    }
-    tracing::debug!(%agent, %target, "forwarding plain HTTP");
-    let guard = client.activity.begin();
-    let response = proxy.upstream.send(Scheme::HTTP, &target, request).await?;
-    Ok(response.map(|b| body::boxed(Guarded::new(b, guard))))
+    exchange(client, &agent, Scheme::HTTP, &target, request).await
 }

@@ -15,44 +15,32 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use rustls::server::Acceptor;
 use tokio_rustls::LazyConfigAcceptor;
 
-use super::activity::{self, Guarded};
-use super::body::{self, Body};
+use super::activity;
+use super::body::Body;
+use super::exchange::exchange;
 use super::listener::Client;
-use super::{ProxyError, Target, front};
-use crate::config::{AgentName, Endpoint};
+use super::{Target, front};
+use crate::config::AgentName;
 
-/// An intercepted tunnel: who opened it, to where, and which endpoint claims it.
+/// An intercepted tunnel: who opened it, and to where.
 struct Session {
     client: Arc<Client>,
     target: Target,
     agent: AgentName,
-    endpoint: Endpoint,
 }
 
 /// Accepts TLS from the agent on `upgraded` and serves its requests over
 /// HTTP/1.1 or HTTP/2, as ALPN decided.
-pub(super) async fn serve(
-    client: Arc<Client>,
-    upgraded: Upgraded,
-    target: Target,
-    agent: AgentName,
-    endpoint: Endpoint,
-) {
+pub(super) async fn serve(client: Arc<Client>, upgraded: Upgraded, target: Target, agent: AgentName) {
     let proxy = Arc::clone(&client.proxy);
-    let limits = &proxy.config.gateway.limits;
+    let limits = &proxy.gateway.limits;
     let peer = client.peer;
     let handshake = async {
         let start = LazyConfigAcceptor::new(Acceptor::default(), TokioIo::new(upgraded))
             .await
             .map_err(|e| format!("no TLS ClientHello: {e}"))?;
         let config = match start.client_hello().server_name() {
-            Some(sni)
-                if sni
-                    .trim_end_matches('.')
-                    .eq_ignore_ascii_case(target.host()) =>
-            {
-                Arc::clone(&proxy.tls)
-            }
+            Some(sni) if sni.trim_end_matches('.').eq_ignore_ascii_case(target.host()) => Arc::clone(&proxy.tls),
             Some(sni) => {
                 return Err(format!(
                     "TLS server name `{sni}` differs from the CONNECT target `{target}`"
@@ -77,12 +65,7 @@ pub(super) async fn serve(
     };
     let http2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
     let activity = Arc::clone(&client.activity);
-    let session = Arc::new(Session {
-        client,
-        target,
-        agent,
-        endpoint,
-    });
+    let session = Arc::new(Session { client, target, agent });
     let service = service_fn(move |request| {
         let session = Arc::clone(&session);
         async move { Ok::<_, Infallible>(session.handle(request).await) }
@@ -94,28 +77,14 @@ pub(super) async fn serve(
             .timer(TokioTimer::new())
             .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX))
             .serve_connection(io, service);
-        activity::drive(
-            conn,
-            |c| c.graceful_shutdown(),
-            &activity,
-            idle,
-            &proxy.shutdown,
-        )
-        .await
+        activity::drive(conn, |c| c.graceful_shutdown(), &activity, idle, &proxy.shutdown).await
     } else {
         let conn = http1::Builder::new()
             .timer(TokioTimer::new())
             .header_read_timeout(limits.header_read_timeout)
             .max_header_size(limits.max_header_bytes)
             .serve_connection(io, service);
-        activity::drive(
-            conn,
-            |c| c.graceful_shutdown(),
-            &activity,
-            idle,
-            &proxy.shutdown,
-        )
-        .await
+        activity::drive(conn, |c| c.graceful_shutdown(), &activity, idle, &proxy.shutdown).await
     };
     if let Err(e) = done {
         tracing::debug!(%peer, error = %e, "intercepted connection ended with an error");
@@ -129,18 +98,7 @@ impl Session {
         let method = request.method().clone();
         let path = request.uri().path_and_query().map_or("/", |p| p.as_str());
         let uri = format!("https://{}{path}", self.target.authority(443));
-        let guard = self.client.activity.begin();
-        let outcome = async {
-            self.target.check_request(&request, 443)?;
-            tracing::debug!(agent = %self.agent, endpoint = %self.endpoint, %uri, "allowed: the endpoint claims the host");
-            let response = self
-                .client
-                .proxy
-                .upstream
-                .send(Scheme::HTTPS, &self.target, request)
-                .await?;
-            Ok::<_, ProxyError>(response.map(|b| body::boxed(Guarded::new(b, guard))))
-        };
+        let outcome = exchange(&self.client, &self.agent, Scheme::HTTPS, &self.target, request);
         front::finish(outcome.await, &method, &uri, started)
     }
 }

@@ -25,7 +25,7 @@ pub(super) struct Client {
 
 /// Accepts connections until the proxy shuts down.
 pub(super) async fn accept_loop(proxy: Arc<Proxy>, listener: TcpListener) {
-    let max = proxy.config.gateway.limits.max_connections;
+    let max = proxy.gateway.limits.max_connections;
     let permits = Arc::new(Semaphore::new(max));
     loop {
         let accepted = tokio::select! {
@@ -65,7 +65,7 @@ pub(super) async fn accept_loop(proxy: Arc<Proxy>, listener: TcpListener) {
 /// Serves an agent's connection: CONNECTs and plain-HTTP requests.
 async fn serve(client: Arc<Client>, stream: TcpStream) {
     let proxy = Arc::clone(&client.proxy);
-    let limits = &proxy.config.gateway.limits;
+    let limits = &proxy.gateway.limits;
     let activity = Arc::clone(&client.activity);
     let io = TokioIo::new(Tracked::new(stream, Arc::clone(&activity)));
     let peer = client.peer;
@@ -93,9 +93,7 @@ async fn serve(client: Arc<Client>, stream: TcpStream) {
 
 /// Answers one request with 503 and closes: the connection limit is reached.
 async fn refuse(stream: TcpStream, max: usize) {
-    let service = service_fn(move |_request| async move {
-        Ok::<_, Infallible>(ProxyError::Busy(max).into_response())
-    });
+    let service = service_fn(move |_request| async move { Ok::<_, Infallible>(ProxyError::Busy(max).into_response()) });
     let conn = http1::Builder::new()
         .keep_alive(false)
         .timer(TokioTimer::new())

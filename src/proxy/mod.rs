@@ -14,6 +14,7 @@ mod auth;
 mod body;
 mod dial;
 mod error;
+mod exchange;
 mod forward;
 mod front;
 mod intercept;
@@ -30,19 +31,23 @@ pub use target::Target;
 use std::sync::Arc;
 use std::time::Duration;
 
+use arc_swap::ArcSwap;
 use rustls::ServerConfig;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::config::Config;
+use crate::config::Gateway;
+use crate::policy::Policy;
 use crate::tls::{self, LeafCerts, TlsError};
 
 /// Everything connections share, built once at start-up.
 #[derive(Debug)]
 pub struct Proxy {
-    config: Arc<Config>,
-    agents: Agents,
+    /// Gateway settings as at start-up (a reload does not change them).
+    gateway: Gateway,
+    /// The rules and agents in force; replaced whole on reload.
+    current: ArcSwap<Current>,
     leaves: Arc<LeafCerts>,
     tls: Arc<ServerConfig>,
     dialer: Dialer,
@@ -51,23 +56,40 @@ pub struct Proxy {
     tasks: TaskTracker,
 }
 
+/// The rules and the agents of one load of the rule directory.
+#[derive(Debug)]
+pub(crate) struct Current {
+    policy: Policy,
+    agents: Agents,
+}
+
 impl Proxy {
-    /// A proxy for `config`, presenting leaves minted by `leaves`.
-    pub fn new(config: Arc<Config>, leaves: Arc<LeafCerts>) -> Result<Proxy, TlsError> {
-        let gateway = &config.gateway;
+    /// A proxy enforcing `policy`, presenting leaves minted by `leaves`.
+    pub fn new(policy: Policy, leaves: Arc<LeafCerts>) -> Result<Proxy, TlsError> {
+        let gateway = policy.config().gateway.clone();
         let dialer = Dialer::new(gateway.resolve.clone(), gateway.limits.connect_timeout);
-        let client_tls =
-            tls::client_config(gateway.upstream_roots, gateway.upstream_ca.as_deref())?;
+        let client_tls = tls::client_config(gateway.upstream_roots, gateway.upstream_ca.as_deref())?;
         Ok(Proxy {
-            agents: Agents::new(&config.agents),
+            current: ArcSwap::from_pointee(Current::new(policy)),
             tls: leaves.server_config()?,
             upstream: Upstream::new(dialer.clone(), client_tls),
             dialer,
             leaves,
-            config,
+            gateway,
             shutdown: CancellationToken::new(),
             tasks: TaskTracker::new(),
         })
+    }
+
+    /// Puts `policy` in force for every request from now on. Gateway settings
+    /// (addresses, limits, upstream trust) need a restart to change.
+    pub fn reload(&self, policy: Policy) {
+        let new = &policy.config().gateway;
+        let old = &self.gateway;
+        if new.listen != old.listen || new.admin != old.admin || new.upstream_ca != old.upstream_ca {
+            tracing::warn!("the gateway block changed; restart clawgate to apply addresses and upstream trust");
+        }
+        self.current.store(Arc::new(Current::new(policy)));
     }
 
     /// Accepts and serves agents on `listener` until [`Proxy::shutdown`].
@@ -90,5 +112,14 @@ impl Proxy {
     /// The leaf certificate cache, for metrics.
     pub fn leaves(&self) -> &LeafCerts {
         &self.leaves
+    }
+}
+
+impl Current {
+    fn new(policy: Policy) -> Current {
+        Current {
+            agents: Agents::new(&policy.config().agents),
+            policy,
+        }
     }
 }

@@ -17,19 +17,12 @@ pub struct Target {
 impl Target {
     /// Parses `host[:port]`, taking `default_port` when none is written.
     pub fn parse(text: &str, default_port: u16) -> Result<Target, ProxyError> {
-        let bad = || {
-            ProxyError::BadRequest(format!(
-                "`{text}` is not a host and port, e.g. `example.com:443`"
-            ))
-        };
+        let bad = || ProxyError::BadRequest(format!("`{text}` is not a host and port, e.g. `example.com:443`"));
         let authority: Authority = text.parse().map_err(|_| bad())?;
         if authority.as_str().contains('@') {
             return Err(bad());
         }
-        let host = authority
-            .host()
-            .trim_start_matches('[')
-            .trim_end_matches(']');
+        let host = authority.host().trim_start_matches('[').trim_end_matches(']');
         let host = host.trim_end_matches('.').to_ascii_lowercase();
         if host.is_empty() {
             return Err(bad());
@@ -44,23 +37,14 @@ impl Target {
     /// Checks that `request` names this target in its `Host` header (HTTP/1)
     /// or `:authority` (HTTP/2), so a tunnel opened to one host cannot carry
     /// requests for another.
-    pub fn check_request<B>(
-        &self,
-        request: &http::Request<B>,
-        default_port: u16,
-    ) -> Result<(), ProxyError> {
-        let named = request
-            .uri()
-            .authority()
-            .map(|a| a.as_str())
-            .into_iter()
-            .chain(
-                request
-                    .headers()
-                    .get_all(http::header::HOST)
-                    .iter()
-                    .map(|h| h.to_str().unwrap_or("")),
-            );
+    pub fn check_request<B>(&self, request: &http::Request<B>, default_port: u16) -> Result<(), ProxyError> {
+        let named = request.uri().authority().map(|a| a.as_str()).into_iter().chain(
+            request
+                .headers()
+                .get_all(http::header::HOST)
+                .iter()
+                .map(|h| h.to_str().unwrap_or("")),
+        );
         let mut any = false;
         for host in named {
             any = true;
@@ -74,9 +58,7 @@ impl Target {
         if any {
             Ok(())
         } else {
-            Err(ProxyError::BadRequest(
-                "the request has no `Host` header".to_string(),
-            ))
+            Err(ProxyError::BadRequest("the request has no `Host` header".to_string()))
         }
     }
 
@@ -133,18 +115,8 @@ mod tests {
 
     #[test]
     fn rejects_what_is_not_an_authority() {
-        for bad in [
-            "",
-            ":443",
-            "a b:443",
-            "user@host:443",
-            "host:99999",
-            "/path",
-        ] {
-            assert!(
-                Target::parse(bad, 443).is_err(),
-                "{bad:?} should be rejected"
-            );
+        for bad in ["", ":443", "a b:443", "user@host:443", "host:99999", "/path"] {
+            assert!(Target::parse(bad, 443).is_err(), "{bad:?} should be rejected");
         }
     }
 }

@@ -5,10 +5,7 @@ use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose,
-};
+use rcgen::{BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 use sha2::{Digest, Sha256};
@@ -32,9 +29,7 @@ impl CertificateAuthority {
     /// Returns the CA and whether it was created.
     pub fn load_or_create(dir: &Path) -> Result<(CertificateAuthority, bool), TlsError> {
         match CertificateAuthority::files(dir) {
-            (cert, key) if !cert.exists() && !key.exists() => {
-                Ok((CertificateAuthority::create(dir)?, true))
-            }
+            (cert, key) if !cert.exists() && !key.exists() => Ok((CertificateAuthority::create(dir)?, true)),
             _ => Ok((CertificateAuthority::load(dir)?, false)),
         }
     }
@@ -90,12 +85,11 @@ impl CertificateAuthority {
             reason,
         };
         let cert_pem = read(&cert_path)?;
-        let key = KeyPair::from_pem(&read(&key_path)?)
-            .map_err(|e| bad(&key_path, "private key", e.to_string()))?;
+        let key = KeyPair::from_pem(&read(&key_path)?).map_err(|e| bad(&key_path, "private key", e.to_string()))?;
         let cert_der = CertificateDer::from_pem_slice(cert_pem.as_bytes())
             .map_err(|e| bad(&cert_path, "CA certificate", e.to_string()))?;
-        let issuer = Issuer::from_ca_cert_der(&cert_der, key)
-            .map_err(|e| bad(&cert_path, "CA certificate", e.to_string()))?;
+        let issuer =
+            Issuer::from_ca_cert_der(&cert_der, key).map_err(|e| bad(&cert_path, "CA certificate", e.to_string()))?;
         Ok(CertificateAuthority {
             issuer,
             cert_der,
@@ -172,15 +166,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (created, was_created) = CertificateAuthority::load_or_create(dir.path()).unwrap();
         assert!(was_created);
-        let mode = fs::metadata(dir.path().join(KEY_FILE))
-            .unwrap()
-            .permissions()
-            .mode();
-        assert_eq!(
-            mode & 0o777,
-            0o600,
-            "the CA key must be readable by its owner only"
-        );
+        let mode = fs::metadata(dir.path().join(KEY_FILE)).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "the CA key must be readable by its owner only");
         let (loaded, was_created) = CertificateAuthority::load_or_create(dir.path()).unwrap();
         assert!(!was_created);
         assert_eq!(created.fingerprint(), loaded.fingerprint());
@@ -196,9 +183,7 @@ mod tests {
             Err(TlsError::CaExists { .. })
         ));
         fs::remove_file(dir.path().join(CERT_FILE)).unwrap();
-        let err = CertificateAuthority::load_or_create(dir.path())
-            .err()
-            .unwrap();
+        let err = CertificateAuthority::load_or_create(dir.path()).err().unwrap();
         assert!(matches!(err, TlsError::CaIncomplete { .. }), "{err}");
     }
 }

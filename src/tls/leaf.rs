@@ -13,10 +13,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use lru::LruCache;
-use rcgen::{
-    CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, KeyPair, SanType,
-    SerialNumber,
-};
+use rcgen::{CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, KeyPair, SanType, SerialNumber};
 use rustls::crypto::ring as provider;
 use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::server::{ClientHello, ResolvesServerCert, ServerSessionMemoryCache};
@@ -53,16 +50,12 @@ pub struct CacheStats {
 
 impl LeafCerts {
     /// A minter holding up to `capacity` leaves, with a fresh P-256 leaf key.
-    pub fn new(
-        ca: Arc<CertificateAuthority>,
-        capacity: NonZeroUsize,
-    ) -> Result<LeafCerts, TlsError> {
+    pub fn new(ca: Arc<CertificateAuthority>, capacity: NonZeroUsize) -> Result<LeafCerts, TlsError> {
         let mint = |reason: String| TlsError::Mint {
             host: "the shared leaf key".to_string(),
             reason,
         };
-        let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
-            .map_err(|e| mint(e.to_string()))?;
+        let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(|e| mint(e.to_string()))?;
         let der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
         let signing_key = provider::sign::any_ecdsa_type(&der)?;
         Ok(LeafCerts {
@@ -107,11 +100,10 @@ impl LeafCerts {
     /// The single server configuration for intercepted connections: ALPN
     /// `h2` and `http/1.1`, leaves chosen by SNI, one shared session cache.
     pub fn server_config(self: &Arc<Self>) -> Result<Arc<ServerConfig>, TlsError> {
-        let mut config =
-            ServerConfig::builder_with_provider(Arc::new(provider::default_provider()))
-                .with_protocol_versions(&[&version::TLS13, &version::TLS12])?
-                .with_no_client_auth()
-                .with_cert_resolver(Arc::clone(self) as Arc<dyn ResolvesServerCert>);
+        let mut config = ServerConfig::builder_with_provider(Arc::new(provider::default_provider()))
+            .with_protocol_versions(&[&version::TLS13, &version::TLS12])?
+            .with_no_client_auth()
+            .with_cert_resolver(Arc::clone(self) as Arc<dyn ResolvesServerCert>);
         config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         config.session_storage = ServerSessionMemoryCache::new(SESSION_CACHE_SIZE);
         config.ticketer = provider::Ticketer::new()?;
@@ -121,11 +113,7 @@ impl LeafCerts {
     /// A copy of `base` that always presents `host`'s leaf, for clients that
     /// send no SNI (they do not for IP addresses). It shares `base`'s session
     /// cache and ticketer.
-    pub fn server_config_for(
-        &self,
-        base: &ServerConfig,
-        host: &str,
-    ) -> Result<Arc<ServerConfig>, TlsError> {
+    pub fn server_config_for(&self, base: &ServerConfig, host: &str) -> Result<Arc<ServerConfig>, TlsError> {
         let key = self.certified_key(host)?;
         let mut config = base.clone();
         config.cert_resolver = Arc::new(FixedLeaf(key));
@@ -158,9 +146,7 @@ impl LeafCerts {
         let now = time::OffsetDateTime::now_utc();
         params.not_before = now - time::Duration::days(1);
         params.not_after = now + LEAF_VALIDITY;
-        let cert = params
-            .signed_by(&self.key, self.ca.issuer())
-            .map_err(failed)?;
+        let cert = params.signed_by(&self.key, self.ca.issuer()).map_err(failed)?;
         Ok(CertifiedKey::new(
             vec![cert.der().clone()],
             Arc::clone(&self.signing_key),
@@ -215,10 +201,7 @@ mod tests {
         leaves.certified_key("b.example.com").unwrap();
         leaves.certified_key("c.example.com").unwrap();
         let a2 = leaves.certified_key("a.example.com").unwrap();
-        assert!(
-            !Arc::ptr_eq(&a, &a2),
-            "capacity 2: a was evicted and minted again"
-        );
+        assert!(!Arc::ptr_eq(&a, &a2), "capacity 2: a was evicted and minted again");
     }
 
     #[test]

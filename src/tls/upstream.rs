@@ -13,10 +13,7 @@ use crate::config::UpstreamRoots;
 
 /// The client configuration for upstream TLS: the chosen built-in roots plus
 /// the certificates in `extra_ca`, if given. ALPN is set by the connector.
-pub fn client_config(
-    roots: UpstreamRoots,
-    extra_ca: Option<&Path>,
-) -> Result<ClientConfig, TlsError> {
+pub fn client_config(roots: UpstreamRoots, extra_ca: Option<&Path>) -> Result<ClientConfig, TlsError> {
     let mut store = RootCertStore::empty();
     match roots {
         UpstreamRoots::Webpki => store.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),

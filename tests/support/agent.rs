@@ -41,11 +41,7 @@ pub async fn tunnel(proxy: SocketAddr, host: &str, ca_pem: &[u8]) -> TlsStream<T
 }
 
 /// TLS over `stream` to `host`, trusting only `ca_pem`, offering HTTP/1.1.
-pub async fn tls<S: AsyncRead + AsyncWrite + Unpin>(
-    stream: S,
-    host: &str,
-    ca_pem: &[u8],
-) -> TlsStream<S> {
+pub async fn tls<S: AsyncRead + AsyncWrite + Unpin>(stream: S, host: &str, ca_pem: &[u8]) -> TlsStream<S> {
     let mut roots = rustls::RootCertStore::empty();
     for cert in CertificateDer::pem_slice_iter(ca_pem) {
         roots.add(cert.unwrap()).unwrap();

@@ -46,14 +46,7 @@ impl Gateway {
         let ca_dir = dir.path().join("certs");
         let stderr = dir.path().join("clawgate.log");
         let mut child = Command::new(binary())
-            .args([
-                "run",
-                "--listen",
-                "127.0.0.1:0",
-                "--admin",
-                "127.0.0.1:0",
-                "--rules",
-            ])
+            .args(["run", "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--rules"])
             .arg(&rules_dir)
             .arg("--ca-dir")
             .arg(&ca_dir)
@@ -129,6 +122,16 @@ impl Gateway {
         assert!(status.success());
     }
 
+    /// Sends SIGHUP: reload the rules.
+    pub fn hangup(&self) {
+        let status = Command::new("kill")
+            .arg("-HUP")
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
     /// Waits up to `limit` for the process to exit.
     pub fn wait_exit(&mut self, limit: Duration) -> ExitStatus {
         let deadline = std::time::Instant::now() + limit;
@@ -166,17 +169,7 @@ pub fn cli(args: &[&str]) -> (bool, String, String) {
         .unwrap();
     let mut out = String::new();
     let mut err = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut out)
-        .unwrap();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
+    child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
     (child.wait().unwrap().success(), out, err)
 }

@@ -5,8 +5,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, DistinguishedName, DnType,
-    ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256,
+    BasicConstraints, CertificateParams, CertifiedIssuer, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256,
 };
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
@@ -25,9 +25,7 @@ impl TestCa {
         let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).expect("generate CA key");
         let mut params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
         params.distinguished_name = DistinguishedName::new();
-        params
-            .distinguished_name
-            .push(DnType::CommonName, TEST_CA_COMMON_NAME);
+        params.distinguished_name.push(DnType::CommonName, TEST_CA_COMMON_NAME);
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         params.key_usages = vec![
             KeyUsagePurpose::KeyCertSign,
@@ -50,8 +48,7 @@ impl TestCa {
 
     /// Writes the CA certificate PEM to `path`.
     pub fn write_pem(&self, path: &Path) {
-        std::fs::write(path, self.cert_pem())
-            .unwrap_or_else(|e| panic!("write CA PEM to {}: {e}", path.display()));
+        std::fs::write(path, self.cert_pem()).unwrap_or_else(|e| panic!("write CA PEM to {}: {e}", path.display()));
     }
 
     /// Mints a leaf for `names` (each a DNS name or an IP address) and returns its

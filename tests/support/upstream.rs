@@ -202,8 +202,7 @@ fn echo(req: Request<Incoming>) -> Response<RespBody> {
             .unwrap_or_else(|| HeaderValue::from_static("")),
     };
     let names: Vec<&str> = parts.headers.keys().map(|k| k.as_str()).collect();
-    let header =
-        |s: &str| HeaderValue::from_str(s).unwrap_or_else(|_| HeaderValue::from_static("?"));
+    let header = |s: &str| HeaderValue::from_str(s).unwrap_or_else(|_| HeaderValue::from_static("?"));
     let mut resp = Response::new(body.map_err(BoxError::from).boxed());
     let h = resp.headers_mut();
     h.insert("x-echo-method", header(parts.method.as_str()));
@@ -236,12 +235,9 @@ fn bytes(req: &Request<Incoming>) -> Response<RespBody> {
         PatternBody { sent: 0, len: n }.boxed()
     };
     let mut resp = Response::new(body);
+    resp.headers_mut().insert(CONTENT_LENGTH, HeaderValue::from(n));
     resp.headers_mut()
-        .insert(CONTENT_LENGTH, HeaderValue::from(n));
-    resp.headers_mut().insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("application/octet-stream"),
-    );
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
     resp
 }
 
@@ -261,10 +257,7 @@ async fn sink(req: Request<Incoming>) -> Response<RespBody> {
         }
     }
     let verdict = if intact { "ok" } else { "bad" };
-    text(
-        StatusCode::OK,
-        format!("bytes={received} pattern={verdict}"),
-    )
+    text(StatusCode::OK, format!("bytes={received} pattern={verdict}"))
 }
 
 /// `GET /slow?ms=M`: answers after M milliseconds.
@@ -284,9 +277,7 @@ fn query_u64(req: &Request<Incoming>, key: &str) -> Option<u64> {
 }
 
 fn text(status: StatusCode, body: impl Into<String>) -> Response<RespBody> {
-    let body = Full::new(Bytes::from(body.into()))
-        .map_err(BoxError::from)
-        .boxed();
+    let body = Full::new(Bytes::from(body.into())).map_err(BoxError::from).boxed();
     let mut resp = Response::new(body);
     *resp.status_mut() = status;
     resp.headers_mut()
@@ -304,10 +295,7 @@ impl Body for PatternBody {
     type Data = Bytes;
     type Error = BoxError;
 
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+    fn poll_frame(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let left = self.len - self.sent;
         if left == 0 {
             return Poll::Ready(None);

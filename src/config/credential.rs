@@ -1,0 +1,88 @@
+//! `credential` blocks: the base keys clawgate signs with (never the agents').
+
+use super::environment::Environment;
+use super::reader::{Blocks, Settings};
+use super::{ConfigError, Location};
+use crate::secret::Secret;
+
+/// A base credential, by name.
+#[derive(Debug, Clone)]
+pub struct Credential {
+    /// The credential's name: `credential "aws_account" "base"` is `base`.
+    pub name: String,
+    /// The key, when the rule file gives one; `None` means it is entered at
+    /// run time (dashboard or admin API), and until then requests that need
+    /// it fail closed.
+    pub key: Option<AwsKey>,
+}
+
+/// An AWS access key.
+#[derive(Debug, Clone)]
+pub struct AwsKey {
+    /// The access key id (`AKIA…`).
+    pub access_key_id: Secret,
+    /// The secret access key.
+    pub secret_access_key: Secret,
+    /// A session token, for temporary keys.
+    pub session_token: Option<Secret>,
+}
+
+const SETTINGS: &str = "access_key_id, secret_access_key, session_token";
+
+/// Reads every `credential` block.
+pub(super) fn read_all(blocks: &Blocks<'_>, env: &dyn Environment, errors: &mut Vec<ConfigError>) -> Vec<Credential> {
+    let mut credentials: Vec<(Credential, Location)> = Vec::new();
+    for item in &blocks.credential {
+        let at = item.location();
+        let labels = item.labels();
+        let ["aws_account", name] = labels.as_slice() else {
+            errors.push(ConfigError::Labels {
+                at,
+                block: "credential".to_string(),
+                expected: "two labels, its kind (\"aws_account\") and its name",
+                example: r#"credential "aws_account" "base" {"#,
+            });
+            continue;
+        };
+        let s = Settings::new(item, format!("credential \"aws_account\" \"{name}\""), SETTINGS, errors);
+        let written: Vec<&str> = ["access_key_id", "secret_access_key"]
+            .into_iter()
+            .filter(|k| s.get(k).is_some())
+            .collect();
+        if written.len() == 1 {
+            let (missing, example) = if written[0] == "access_key_id" {
+                (
+                    "secret_access_key",
+                    r#"secret_access_key = env("CLAWGATE_BASE_SECRET_ACCESS_KEY")"#,
+                )
+            } else {
+                ("access_key_id", r#"access_key_id = env("CLAWGATE_BASE_ACCESS_KEY_ID")"#)
+            };
+            errors.push(s.missing(at.clone(), missing, example));
+        }
+        let id = s.secret("access_key_id", env, errors);
+        let secret = s.secret("secret_access_key", env, errors);
+        let session_token = s.secret("session_token", env, errors);
+        let key = id.zip(secret).map(|(access_key_id, secret_access_key)| AwsKey {
+            access_key_id,
+            secret_access_key,
+            session_token,
+        });
+        if let Some((_, first)) = credentials.iter().find(|(c, _)| c.name == *name) {
+            errors.push(ConfigError::Duplicate {
+                at,
+                what: format!("credential aws_account.{name}"),
+                first: first.clone(),
+            });
+            continue;
+        }
+        credentials.push((
+            Credential {
+                name: name.to_string(),
+                key,
+            },
+            at,
+        ));
+    }
+    credentials.into_iter().map(|(c, _)| c).collect()
+}

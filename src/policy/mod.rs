@@ -1,0 +1,191 @@
+//! Rules compiled from CEL, and decisions that explain themselves.
+//!
+//! Rules run by priority (high first), then in file and declaration order;
+//! the first whose endpoints include the request's and whose condition holds
+//! decides. No match denies; a condition that fails to evaluate denies.
+//! [`Policy::decide`] cannot fail.
+
+mod bind;
+mod check;
+mod decision;
+mod regex_cache;
+mod rule_tests;
+pub mod tooling;
+
+pub use decision::{Decision, Denial, Hold, Matched, Outcome};
+pub use rule_tests::{TestReport, describe, run_tests, test_facts};
+
+use std::path::Path;
+use std::sync::Arc;
+
+use cel::{Context, Program, Value};
+
+use crate::config::{Action, Config, ConfigErrors, EndpointId, EndpointKind, Environment, Rule};
+use crate::facet::Facts;
+use bind::Bound;
+use regex_cache::RegexCache;
+
+/// A loaded rule directory: its configuration and its compiled rules.
+pub struct Policy {
+    config: Arc<Config>,
+    /// Rules in evaluation order.
+    rules: Vec<Compiled>,
+    /// The CEL root scope: standard functions plus a cached `matches`.
+    root: Context<'static, 'static>,
+}
+
+struct Compiled {
+    rule: Rule,
+    program: Program,
+}
+
+/// Every rule's outcome for one request, and the decision.
+#[derive(Debug, Clone)]
+pub struct Explanation {
+    /// Each rule, in evaluation order, with what it did.
+    pub outcomes: Vec<(String, Outcome)>,
+    /// The decision.
+    pub decision: Decision,
+}
+
+impl Policy {
+    /// Loads and compiles the rules in `dir`.
+    pub fn load(dir: &Path, env: &dyn Environment) -> Result<Policy, ConfigErrors> {
+        Policy::compile(Config::load_dir_with(dir, env)?)
+    }
+
+    /// Compiles every rule of `config`; all errors are reported at once.
+    pub fn compile(config: Config) -> Result<Policy, ConfigErrors> {
+        let mut errors = Vec::new();
+        let mut patterns = Vec::new();
+        let mut rules = Vec::new();
+        for rule in &config.rules {
+            let aws_available = match &rule.endpoints {
+                Some(ids) => ids.iter().any(|id| is_aws(&config, *id)),
+                None => config
+                    .endpoints
+                    .iter()
+                    .any(|e| matches!(e.kind, EndpointKind::AwsApi(_))),
+            };
+            if let Some(checked) = check::compile(&rule.condition, aws_available, &mut errors) {
+                patterns.extend(checked.patterns);
+                rules.push(Compiled {
+                    rule: rule.clone(),
+                    program: checked.program,
+                });
+            }
+        }
+        if !errors.is_empty() {
+            return Err(ConfigErrors::from(errors));
+        }
+        // Stable: equal priorities keep file and declaration order.
+        rules.sort_by_key(|c| std::cmp::Reverse(c.rule.priority));
+        let mut root = Context::default();
+        RegexCache::with(patterns).install(&mut root);
+        Ok(Policy {
+            config: Arc::new(config),
+            rules,
+            root,
+        })
+    }
+
+    /// The configuration the rules came from.
+    pub fn config(&self) -> &Arc<Config> {
+        &self.config
+    }
+
+    /// Decides on a request to `endpoint` described by `facts`.
+    pub fn decide(&self, endpoint: EndpointId, facts: &Facts) -> Decision {
+        self.evaluate(endpoint, facts, None)
+    }
+
+    /// Decides, recording what every rule did.
+    pub fn explain(&self, endpoint: EndpointId, facts: &Facts) -> Explanation {
+        let mut outcomes = Vec::with_capacity(self.rules.len());
+        let decision = self.evaluate(endpoint, facts, Some(&mut outcomes));
+        let reached = outcomes.len();
+        outcomes.extend(
+            self.rules[reached..]
+                .iter()
+                .map(|c| (c.rule.name.clone(), Outcome::NotReached)),
+        );
+        Explanation { outcomes, decision }
+    }
+
+    fn evaluate(
+        &self,
+        endpoint: EndpointId,
+        facts: &Facts,
+        mut trace: Option<&mut Vec<(String, Outcome)>>,
+    ) -> Decision {
+        let bound = Bound::new(facts);
+        let mut scope = self.root.new_inner_scope();
+        scope.set_variable_resolver(&bound);
+        let mut record = |rule: &Rule, outcome: Outcome| {
+            if let Some(trace) = trace.as_deref_mut() {
+                trace.push((rule.name.clone(), outcome));
+            }
+        };
+        for compiled in &self.rules {
+            let rule = &compiled.rule;
+            if rule.disabled {
+                record(rule, Outcome::Disabled);
+                continue;
+            }
+            if rule.endpoints.as_ref().is_some_and(|ids| !ids.contains(&endpoint)) {
+                record(rule, Outcome::OtherEndpoint);
+                continue;
+            }
+            let error = match compiled.program.execute(&scope) {
+                Ok(Value::Bool(true)) => {
+                    record(rule, Outcome::Matched);
+                    return decision_of(rule);
+                }
+                Ok(Value::Bool(false)) => {
+                    record(rule, Outcome::NotMatched);
+                    continue;
+                }
+                Ok(other) => format!("the condition gave {:?}, not true or false", other.type_of()),
+                Err(e) => e.to_string(),
+            };
+            record(rule, Outcome::Error(error.clone()));
+            return Decision::Deny(Denial::Error {
+                rule: rule.name.clone(),
+                error,
+            });
+        }
+        Decision::Deny(Denial::NoMatch)
+    }
+}
+
+fn is_aws(config: &Config, id: EndpointId) -> bool {
+    config
+        .endpoint(id)
+        .is_some_and(|e| matches!(e.kind, EndpointKind::AwsApi(_)))
+}
+
+/// The decision a matching rule makes.
+fn decision_of(rule: &Rule) -> Decision {
+    let name = rule.name.clone();
+    let reason = rule.reason.clone();
+    match &rule.action {
+        Action::Allow => Decision::Allow(Matched { rule: name, reason }),
+        Action::Deny => Decision::Deny(Denial::Rule { rule: name, reason }),
+        Action::Approve(approvers) => Decision::Hold(Hold {
+            rule: name,
+            reason,
+            approvers: approvers.clone(),
+        }),
+    }
+}
+
+impl std::fmt::Debug for Policy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Policy")
+            .field("rules", &self.rules.len())
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,152 @@
+//! What `clawgate policy check|test|explain` print: the tools rule authors
+//! use before deploying rules.
+
+use std::fmt::Write;
+use std::path::Path;
+
+use crate::config::{AgentName, Environment, RuleTest, TestRequest, load_rule_tests};
+use crate::facet::{AwsFacts, Facts};
+
+use super::{Policy, describe, run_tests, test_facts};
+
+/// A report and whether it is a success (exit 0) or not (exit 1).
+#[derive(Debug)]
+pub struct Report {
+    /// What to print.
+    pub text: String,
+    /// Whether everything checked out.
+    pub ok: bool,
+}
+
+/// `policy check`: every load error at once, and the notices.
+pub fn check(dir: &Path, env: &dyn Environment) -> Report {
+    match Policy::load(dir, env) {
+        Ok(policy) => {
+            let config = policy.config();
+            let mut text = String::new();
+            for notice in &config.notices {
+                let _ = writeln!(text, "{notice}");
+            }
+            let _ = writeln!(
+                text,
+                "{}: OK — {} rules, {} endpoints, {} agents",
+                dir.display(),
+                config.rules.len(),
+                config.endpoints.len(),
+                config.agents.len()
+            );
+            Report { text, ok: true }
+        }
+        Err(errors) => Report {
+            text: format!("{errors}\n"),
+            ok: false,
+        },
+    }
+}
+
+/// `policy test`: every `*.test.hcl` case, pass or fail.
+pub fn test(dir: &Path, env: &dyn Environment) -> Report {
+    let loaded = Policy::load(dir, env).and_then(|p| Ok((p, load_rule_tests(dir)?)));
+    let (policy, tests) = match loaded {
+        Ok(loaded) => loaded,
+        Err(errors) => {
+            return Report {
+                text: format!("{errors}\n"),
+                ok: false,
+            };
+        }
+    };
+    let mut text = String::new();
+    let reports = run_tests(&policy, &tests);
+    for report in &reports {
+        match &report.result {
+            Ok(()) => writeln!(text, "PASS {}", report.name),
+            Err(why) => writeln!(text, "FAIL {} ({})\n     {why}", report.name, report.at),
+        }
+        .unwrap_or_default();
+    }
+    let failed = reports.iter().filter(|r| r.result.is_err()).count();
+    let _ = writeln!(text, "{} passed, {failed} failed", reports.len() - failed);
+    Report { text, ok: failed == 0 }
+}
+
+/// `policy explain`: the facets of a request, every rule's outcome, the decision.
+pub fn explain(
+    dir: &Path,
+    env: &dyn Environment,
+    request: TestRequest,
+    agent: AgentName,
+    aws: Vec<(String, String)>,
+) -> Report {
+    let policy = match Policy::load(dir, env) {
+        Ok(p) => p,
+        Err(errors) => {
+            return Report {
+                text: format!("{errors}\n"),
+                ok: false,
+            };
+        }
+    };
+    let test = RuleTest {
+        name: "explain".to_string(),
+        at: crate::config::Location {
+            file: std::sync::Arc::from(Path::new("<command line>")),
+            line: 1,
+            column: 1,
+        },
+        agent,
+        endpoint: None,
+        request: Some(request),
+        aws: (!aws.is_empty()).then(|| aws.into_iter().collect()),
+        aws_params: None,
+        expect: "allow".to_string(),
+        rule: None,
+    };
+    let (endpoint, facts) = match test_facts(&policy, &test) {
+        Ok(found) => found,
+        Err(why) => {
+            return Report {
+                text: format!("{why}\n"),
+                ok: false,
+            };
+        }
+    };
+    let mut text = String::new();
+    let name = policy
+        .config()
+        .endpoint(endpoint)
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    let _ = writeln!(text, "endpoint: {name}");
+    write_facts(&mut text, &facts);
+    let explanation = policy.explain(endpoint, &facts);
+    let _ = writeln!(text, "rules, in the order they run:");
+    for (rule, outcome) in &explanation.outcomes {
+        let _ = writeln!(text, "  {rule:<32} {outcome}");
+    }
+    let _ = writeln!(text, "decision: {}", describe(&explanation.decision));
+    Report { text, ok: true }
+}
+
+fn write_facts(text: &mut String, facts: &Facts) {
+    let _ = writeln!(text, "facets:\n  agent.name = {:?}", facts.agent.name.as_str());
+    let http = &facts.http;
+    for (field, value) in [("method", &http.method), ("host", &http.host), ("path", &http.path)] {
+        let _ = writeln!(text, "  http.{field} = {value:?}");
+    }
+    let _ = writeln!(text, "  http.query = {:?}", http.query);
+    let _ = writeln!(text, "  http.headers = {:?}", http.headers);
+    match &facts.aws {
+        Some(AwsFacts { strings, params }) => {
+            for (field, value) in strings {
+                let _ = writeln!(text, "  aws.{field} = {value:?}");
+            }
+            if let Some(params) = params {
+                let _ = writeln!(text, "  aws.params = {}", serde_json::Value::Object(params.clone()));
+            }
+        }
+        None => {
+            let _ = writeln!(text, "  aws: (none)");
+        }
+    }
+}
