@@ -60,15 +60,29 @@ fn unquoted_value_start(line: &str) -> Option<usize> {
         return None;
     }
     let value = rest.trim_start();
-    if value.is_empty()
-        || value.starts_with('"')
-        || value.starts_with("<<")
-        || value.starts_with('#')
-        || value.starts_with("//")
-    {
+    let is_comment = |t: &str| t.is_empty() || t.starts_with('#') || t.starts_with("//");
+    if is_comment(value) || value.starts_with("<<") || is_one_string(value, is_comment) {
         return None;
     }
     Some(line.len() - value.len())
+}
+
+/// Whether `value` is a single quoted string (then a comment or nothing),
+/// rather than CEL that starts with a string, like `"x" in http.headers`.
+fn is_one_string(value: &str, is_comment: impl Fn(&str) -> bool) -> bool {
+    let Some(body) = value.strip_prefix('"') else {
+        return false;
+    };
+    let mut escaped = false;
+    for (i, c) in body.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '"' => return is_comment(body[i + 1..].trim_start()),
+            _ => {}
+        }
+    }
+    false
 }
 
 /// Reads a CEL expression starting at `start`: to the end of the line,
@@ -181,6 +195,15 @@ mod tests {
         let text = "match = \"a\"\ncondition = <<EOT\nb\nEOT\nmatches = x\nmatch == y\n";
         let (out, found) = quote_unquoted(text);
         assert_eq!(out, text);
+        assert!(found.is_empty());
+    }
+
+    #[test]
+    fn an_expression_that_starts_with_a_string_is_cel_not_a_quoted_value() {
+        let (out, found) = quote_unquoted("match = \"x-forbidden\" in http.headers\n");
+        assert_eq!(found[0].text, "\"x-forbidden\" in http.headers");
+        assert_eq!(out, "match = \"\\\"x-forbidden\\\" in http.headers\"\n");
+        let (_, found) = quote_unquoted("match = \"a \\\" b\" # quoted\n");
         assert!(found.is_empty());
     }
 
