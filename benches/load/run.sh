@@ -104,6 +104,10 @@ gateway {
 endpoint "https" "bench" {
   hosts = ["localhost"]
 }
+rule "bench reads" {
+  match  = http.method == "GET" && http.path.startsWith("/bytes")
+  action = "allow"
+}
 EOF
     RUST_LOG=warn "$clawgate_bin" run --rules "$tmp/rules" --ca-dir "$tmp/clawgate-ca" \
         --listen 127.0.0.1:0 --admin 127.0.0.1:0 >"$tmp/clawgate.out" 2>"$tmp/clawgate.log" &
