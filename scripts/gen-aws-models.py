@@ -78,6 +78,29 @@ def op_flags(op):
     return ",".join(flags) if flags else "-"
 
 
+def bound_members(model, op):
+    """The input members an operation binds to the query string and to headers:
+    (required query keys, required header names, every query key), each a
+    sorted comma list or "-". Request matching uses them to tell apart
+    operations that share a method and URI (S3's PutObject, CopyObject,
+    UploadPart and UploadPartCopy, say)."""
+    shapes = model.get("shapes") or {}
+    name = (op.get("input") or {}).get("shape")
+    shape = shapes.get(name) or {}
+    required = set(shape.get("required") or [])
+    req_query, req_header, all_query = set(), set(), set()
+    for member, ref in (shape.get("members") or {}).items():
+        location = ref.get("location")
+        key = ref.get("locationName") or member
+        if location == "querystring":
+            all_query.add(key)
+            if member in required:
+                req_query.add(key)
+        elif location == "header" and member in required:
+            req_header.add(key.lower())
+    return tuple(",".join(sorted(s)) or "-" for s in (req_query, req_header, all_query))
+
+
 def main():
     try:
         import botocore
@@ -151,7 +174,7 @@ def main():
                 field(method, w),
                 field(uri, w),
                 field(op_flags(op), w),
-            ]))
+            ] + [field(v, w) for v in bound_members(model, op)]))
             n_ops += 1
 
     if n_services < MIN_SERVICES:

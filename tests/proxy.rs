@@ -579,3 +579,76 @@ async fn wait_for_log(gateway: &Gateway, needle: &str) {
     }
     panic!("`{needle}` never appeared in the log:\n{}", gateway.log());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_requests_are_decided_on_their_facets_and_contradictions_are_refused() {
+    let ca = TestCa::new();
+    let hosts = ["sts.us-east-1.amazonaws.com", "ec2.us-east-1.amazonaws.com"];
+    let upstream = Upstream::start_tls(&ca, &hosts).await;
+    let ca_file = tempfile::NamedTempFile::new().unwrap();
+    ca.write_pem(ca_file.path());
+    let rules = format!(
+        r#"
+gateway {{
+  upstream_ca = "{ca}"
+  resolve = {{ "*.amazonaws.com" = "{addr}" }}
+}}
+endpoint "aws_api" "org" {{
+  hosts    = ["*.amazonaws.com"]
+  role     = "clawgate-agent"
+  region   = "us-east-1"
+  accounts = ["111111111111=prod"]
+}}
+rule "who am i" {{
+  match  = aws.action == "GetCallerIdentity" && aws.account_name == "prod"
+  action = "allow"
+}}
+"#,
+        ca = ca_file.path().display(),
+        addr = upstream.addr,
+    );
+    let gateway = tokio::task::spawn_blocking(move || Gateway::start(&rules))
+        .await
+        .unwrap();
+    let client = client(&gateway, true);
+    let sign = |service: &str, account: &str| {
+        format!(
+            "AWS4-HMAC-SHA256 Credential=AKIA{account}XXXX/20261123/us-east-1/{service}/aws4_request, \
+             SignedHeaders=host;x-amz-date, Signature=00"
+        )
+    };
+    let body = "Action=GetCallerIdentity&Version=2011-06-15";
+    let post = |host: &str, auth: String, body: &'static str| {
+        client
+            .post(format!("https://{host}/echo"))
+            .header("authorization", auth)
+            .header("content-type", "application/x-www-form-urlencoded; charset=utf-8")
+            .body(body)
+            .send()
+    };
+    // Allowed: the body was read for its Action and still reaches the upstream whole.
+    let response = post(hosts[0], sign("sts", "111111111111"), body).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.text().await.unwrap(), body);
+    // An account the endpoint does not list.
+    let response = post(hosts[0], sign("sts", "333333333333"), body).await.unwrap();
+    assert_eq!(response.status(), 403);
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("account 333333333333 is not one of this endpoint's accounts")
+    );
+    // EC2 with a target header that pretends to be a read.
+    let attack = client
+        .post(format!("https://{}/", hosts[1]))
+        .header("authorization", sign("ec2", "111111111111"))
+        .header("x-amz-target", "x.DescribeInstances")
+        .body("Action=TerminateInstances&Version=2016-11-15")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(attack.status(), 403);
+    assert!(attack.text().await.unwrap().contains("conflict"));
+}

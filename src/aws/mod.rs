@@ -1,5 +1,9 @@
-//! AWS specifics: account ids now; STS, SigV4 and the service model table later.
+//! AWS specifics: account ids, the operation table generated from botocore's
+//! service models; STS and SigV4 re-signing come later.
 
 mod account;
+pub mod models;
+pub mod template;
 
 pub use account::AccountId;
+pub use models::{MODELS, Models, Operation, Protocol, Service};

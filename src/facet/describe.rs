@@ -23,7 +23,7 @@ impl Facts {
         let host = host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
         Ok(Facts {
             agent: AgentFacts { name: agent },
-            http: HttpFacts::from_request(&built, &host),
+            http: HttpFacts::from_parts(&built.into_parts().0, &host),
             aws: None,
         })
     }

@@ -18,18 +18,18 @@ pub struct HttpFacts {
 }
 
 impl HttpFacts {
-    /// The facts of a request for `host`.
-    pub fn from_request<B>(request: &http::Request<B>, host: &str) -> HttpFacts {
+    /// The facts of a request (its head) for `host`.
+    pub fn from_parts(request: &http::request::Parts, host: &str) -> HttpFacts {
         let mut headers: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for (name, value) in request.headers() {
+        for (name, value) in &request.headers {
             let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
             headers.entry(name.as_str().to_string()).or_default().push(value);
         }
         HttpFacts {
-            method: request.method().as_str().to_string(),
+            method: request.method.as_str().to_string(),
             host: host.to_string(),
-            path: request.uri().path().to_string(),
-            query: parse_query(request.uri().query().unwrap_or("")),
+            path: request.uri.path().to_string(),
+            query: parse_query(request.uri.query().unwrap_or("")),
             headers,
         }
     }
@@ -90,7 +90,7 @@ mod tests {
             .header("x-amz-target", "b")
             .body(())
             .unwrap();
-        let facts = HttpFacts::from_request(&request, "h");
+        let facts = HttpFacts::from_parts(&request.into_parts().0, "h");
         assert_eq!(facts.headers["x-amz-target"], ["a", "b"]);
         assert_eq!((facts.method.as_str(), facts.path.as_str()), ("GET", "/p"));
     }

@@ -1,6 +1,7 @@
 //! Facts about a request that rules read: `agent`, `http`, and (on AWS
 //! endpoints) `aws`. Parsed once per request, immutable afterwards.
 
+pub mod aws;
 mod describe;
 mod http;
 mod schema;

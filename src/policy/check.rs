@@ -12,6 +12,8 @@ use crate::facet::{FACETS, FieldKind, SCHEMA, lookup};
 pub(super) struct Checked {
     pub program: Program,
     pub patterns: Vec<String>,
+    /// Whether the condition may read `aws.params` (it names it, or `aws` whole).
+    pub reads_params: bool,
 }
 
 /// Compiles `condition`. `aws_available` says whether the rule can see an
@@ -42,16 +44,22 @@ pub(super) fn compile(
         aws_available,
         bound: Vec::new(),
         patterns: Vec::new(),
+        reads_params: false,
         errors: Vec::new(),
     };
     walk.expr(program.expression());
     let Walk {
         patterns,
+        reads_params,
         errors: found,
         ..
     } = walk;
     if found.is_empty() {
-        Some(Checked { program, patterns })
+        Some(Checked {
+            program,
+            patterns,
+            reads_params,
+        })
     } else {
         errors.extend(found);
         None
@@ -81,6 +89,7 @@ struct Walk<'a> {
     /// Comprehension variables in scope.
     bound: Vec<String>,
     patterns: Vec<String>,
+    reads_params: bool,
     errors: Vec<ConfigError>,
 }
 
@@ -164,6 +173,9 @@ impl Walk<'_> {
                 format!("unknown name `{root}`; rules read the facets agent, http and aws{hint}"),
             );
             return;
+        }
+        if root == "aws" && chain.get(1).is_none_or(|(field, _)| *field == "params") {
+            self.reads_params = true;
         }
         if root == "aws" && !self.aws_available {
             self.error(

@@ -45,6 +45,9 @@ pub enum Denial {
     },
     /// No rule matched: what is not allowed is denied.
     NoMatch,
+    /// The request itself is refused before any rule runs: its parts
+    /// disagree, it is ambiguous, or its account is not allowed.
+    Invalid(String),
     /// A rule's condition could not be evaluated (e.g. it read a field this
     /// request does not have): denied, to fail closed.
     Error {
@@ -62,7 +65,7 @@ impl Decision {
             Decision::Allow(m) => Some(&m.rule),
             Decision::Hold(h) => Some(&h.rule),
             Decision::Deny(Denial::Rule { rule, .. } | Denial::Error { rule, .. }) => Some(rule),
-            Decision::Deny(Denial::NoMatch) => None,
+            Decision::Deny(Denial::NoMatch | Denial::Invalid(_)) => None,
         }
     }
 
@@ -84,6 +87,7 @@ impl fmt::Display for Denial {
                 reason: Some(reason),
             } => write!(f, "denied by rule '{rule}': {reason}"),
             Denial::Rule { rule, reason: None } => write!(f, "denied by rule '{rule}'"),
+            Denial::Invalid(why) => write!(f, "denied: {why}"),
             Denial::NoMatch => f.write_str("denied: no rule matched this request, and what no rule allows is denied"),
             Denial::Error { rule, error } => write!(f, "denied: rule '{rule}' could not be evaluated ({error})"),
         }

@@ -32,6 +32,8 @@ pub struct Policy {
     rules: Vec<Compiled>,
     /// The CEL root scope: standard functions plus a cached `matches`.
     root: Context<'static, 'static>,
+    /// Whether any rule may read `aws.params` (then bodies are read for them).
+    reads_params: bool,
 }
 
 struct Compiled {
@@ -59,6 +61,7 @@ impl Policy {
         let mut errors = Vec::new();
         let mut patterns = Vec::new();
         let mut rules = Vec::new();
+        let mut reads_params = false;
         for rule in &config.rules {
             let aws_available = match &rule.endpoints {
                 Some(ids) => ids.iter().any(|id| is_aws(&config, *id)),
@@ -69,6 +72,7 @@ impl Policy {
             };
             if let Some(checked) = check::compile(&rule.condition, aws_available, &mut errors) {
                 patterns.extend(checked.patterns);
+                reads_params |= checked.reads_params && !rule.disabled;
                 rules.push(Compiled {
                     rule: rule.clone(),
                     program: checked.program,
@@ -86,7 +90,14 @@ impl Policy {
             config: Arc::new(config),
             rules,
             root,
+            reads_params,
         })
+    }
+
+    /// Whether some rule may read `aws.params`, so request bodies must be
+    /// read (up to 1 MiB) before deciding.
+    pub fn reads_params(&self) -> bool {
+        self.reads_params
     }
 
     /// The configuration the rules came from.

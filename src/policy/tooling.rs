@@ -118,6 +118,16 @@ pub fn explain(
         .map(ToString::to_string)
         .unwrap_or_default();
     let _ = writeln!(text, "endpoint: {name}");
+    let facts = match facts {
+        Ok(facts) => facts,
+        Err(refused) => {
+            let _ = writeln!(
+                text,
+                "the request is refused before any rule runs\ndecision: deny ({refused})"
+            );
+            return Report { text, ok: true };
+        }
+    };
     write_facts(&mut text, &facts);
     let explanation = policy.explain(endpoint, &facts);
     let _ = writeln!(text, "rules, in the order they run:");

@@ -11,7 +11,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use rustls::ClientConfig;
 
-use super::body::{self, Body};
+use super::body::Body;
 use super::dial::{DialError, Dialer};
 use super::{ProxyError, Target};
 
@@ -47,17 +47,17 @@ impl Upstream {
         &self,
         scheme: Scheme,
         target: &Target,
-        request: Request<Incoming>,
+        request: Request<Body>,
     ) -> Result<Response<Incoming>, ProxyError> {
         let default_port = if scheme == Scheme::HTTP { 80 } else { 443 };
-        let (mut parts, incoming) = request.into_parts();
+        let (mut parts, body) = request.into_parts();
         let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
         parts.uri = Uri::try_from(format!("{scheme}://{}{path}", target.authority(default_port)))
             .map_err(|e| ProxyError::BadRequest(format!("cannot forward to `{target}{path}`: {e}")))?;
         // The client upgrades to HTTP/2 when the upstream offers it.
         parts.version = Version::HTTP_11;
         strip_hop_by_hop(&mut parts.headers);
-        let request = Request::from_parts(parts, body::boxed(incoming));
+        let request = Request::from_parts(parts, body);
         let response = self
             .client
             .request(request)

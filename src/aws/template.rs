@@ -1,0 +1,146 @@
+//! Request URI templates from the service models: `/{Bucket}/{Key+}?uploads`.
+
+/// One path segment of a template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Segment {
+    /// Exactly this text.
+    Literal(String),
+    /// One non-empty segment bound to the named member, possibly with a
+    /// literal prefix and suffix (`{Name}.json`).
+    Label {
+        /// The member bound.
+        name: String,
+        /// Text before the label within the segment.
+        prefix: String,
+        /// Text after it.
+        suffix: String,
+    },
+    /// One or more segments (the rest of the path) bound to the member.
+    Greedy(String),
+}
+
+/// A parsed `requestUri`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UriTemplate {
+    /// The path segments.
+    pub segments: Vec<Segment>,
+    /// Literal query keys, with a required value or none.
+    pub query: Vec<(String, Option<String>)>,
+}
+
+impl UriTemplate {
+    /// Parses a model's `requestUri`.
+    pub fn parse(text: &str) -> UriTemplate {
+        let (path, query) = text.split_once('?').unwrap_or((text, ""));
+        let segments = path
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .map(|s| match (s.find('{'), s.find('}')) {
+                (Some(open), Some(close)) if open < close => {
+                    let name = &s[open + 1..close];
+                    match name.strip_suffix('+') {
+                        Some(greedy) => Segment::Greedy(greedy.to_string()),
+                        None => Segment::Label {
+                            name: name.to_string(),
+                            prefix: s[..open].to_string(),
+                            suffix: s[close + 1..].to_string(),
+                        },
+                    }
+                }
+                _ => Segment::Literal(s.to_string()),
+            })
+            .collect();
+        let query = query
+            .split('&')
+            .filter(|q| !q.is_empty())
+            .map(|q| match q.split_once('=') {
+                Some((k, v)) => (k.to_string(), Some(v.to_string())),
+                None => (q.to_string(), None),
+            })
+            .collect();
+        UriTemplate { segments, query }
+    }
+
+    /// Matches `path` (segments, raw) and returns the bound labels and the
+    /// number of literal characters matched, or `None`.
+    pub fn matches(&self, path: &[&str]) -> Option<(Vec<(&str, String)>, usize)> {
+        let mut bound = Vec::new();
+        let mut literal = 0;
+        let mut i = 0;
+        for (n, segment) in self.segments.iter().enumerate() {
+            match segment {
+                Segment::Literal(text) => {
+                    if path.get(i) != Some(&text.as_str()) {
+                        return None;
+                    }
+                    literal += text.len() + 1;
+                    i += 1;
+                }
+                Segment::Label { name, prefix, suffix } => {
+                    let value = path
+                        .get(i)?
+                        .strip_prefix(prefix.as_str())?
+                        .strip_suffix(suffix.as_str())?;
+                    if value.is_empty() {
+                        return None;
+                    }
+                    literal += prefix.len() + suffix.len();
+                    bound.push((name.as_str(), value.to_string()));
+                    i += 1;
+                }
+                Segment::Greedy(name) => {
+                    // The rest of the path, at least one character, trailing slash kept.
+                    if n + 1 != self.segments.len() || i >= path.len() {
+                        return None;
+                    }
+                    let rest = path[i..].join("/");
+                    if rest.is_empty() {
+                        return None;
+                    }
+                    bound.push((name.as_str(), rest));
+                    i = path.len();
+                }
+            }
+        }
+        // A single trailing slash is not a segment of its own.
+        let rest = &path[i..];
+        (rest.is_empty() || rest == [""]).then_some((bound, literal))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(path: &str) -> Vec<&str> {
+        path.strip_prefix('/')
+            .unwrap_or(path)
+            .split('/')
+            .filter(|_| path != "/")
+            .collect()
+    }
+
+    #[test]
+    fn labels_greedy_labels_and_literal_query_keys() {
+        let t = UriTemplate::parse("/{Bucket}/{Key+}?uploads");
+        assert_eq!(t.query, [("uploads".to_string(), None)]);
+        let (bound, _) = t.matches(&split("/b/dir/file name.txt")).unwrap();
+        assert_eq!(
+            bound,
+            [("Bucket", "b".to_string()), ("Key", "dir/file name.txt".to_string())]
+        );
+        assert!(t.matches(&split("/b")).is_none(), "a key is required");
+        let t = UriTemplate::parse("/2015-03-31/functions/{FunctionName}/invocations");
+        assert!(t.matches(&split("/2015-03-31/functions/f/invocations")).is_some());
+        assert!(t.matches(&split("/2015-03-31/functions/f/other")).is_none());
+        assert!(UriTemplate::parse("/").matches(&split("/")).is_some());
+        assert!(
+            UriTemplate::parse("/{Bucket}").matches(&split("/b/")).is_some(),
+            "trailing slash"
+        );
+        assert_eq!(
+            UriTemplate::parse("/{Bucket}?list-type=2").query,
+            [("list-type".to_string(), Some("2".to_string()))]
+        );
+    }
+}

@@ -1,0 +1,184 @@
+//! What an AWS host name says: the service's host prefix, the region, and
+//! (for virtual-host S3) the bucket.
+
+use crate::aws::MODELS;
+
+/// The suffixes of AWS API hosts.
+const SUFFIXES: [&str; 3] = [".amazonaws.com.cn", ".amazonaws.com", ".api.aws"];
+
+/// Host prefixes that are AWS APIs but have no service model (user APIs).
+const UNMODELLED: [&str; 1] = ["execute-api"];
+
+/// What a host name says about an AWS request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostFacts {
+    /// The host prefix (`s3`, `dynamodb`, `streams.dynamodb`, `s3-control`).
+    pub service: String,
+    /// The region the host names, if it names one.
+    pub region: Option<String>,
+    /// The bucket, for virtual-host S3.
+    pub bucket: Option<String>,
+}
+
+/// Reads an AWS host name (lower-case, no port); `None` if it is not one.
+pub fn parse(host: &str) -> Option<HostFacts> {
+    let rest = SUFFIXES.iter().find_map(|s| host.strip_suffix(s))?;
+    let labels: Vec<&str> = rest.split('.').collect();
+    s3(&labels).or_else(|| generic(&labels))
+}
+
+/// `us-east-1`, `us-gov-west-1`, `cn-north-1`, …
+pub fn is_region(label: &str) -> bool {
+    let parts: Vec<&str> = label.split('-').collect();
+    parts.len() >= 3
+        && parts[0].len() == 2
+        && parts[0].bytes().all(|b| b.is_ascii_lowercase())
+        && parts[1..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts
+            .last()
+            .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// S3's many host forms: `s3`, `s3.<region>`, `s3.dualstack.<region>`,
+/// `s3-fips.<region>`, `s3-<region>`, `s3-external-1`, `s3-accesspoint`,
+/// `s3-control`, each possibly after a bucket (virtual-host style).
+fn s3(labels: &[&str]) -> Option<HostFacts> {
+    // The rightmost S3 label whose followers are only `dualstack`, `fips` and a region.
+    let (index, service, mut region) = labels.iter().enumerate().rev().find_map(|(i, label)| {
+        let tail = &labels[i + 1..];
+        let tail_ok = tail.iter().all(|l| matches!(*l, "dualstack" | "fips") || is_region(l))
+            && tail.iter().filter(|l| is_region(l)).count() <= 1;
+        if !tail_ok {
+            return None;
+        }
+        let (service, region) = match *label {
+            "s3" | "s3-fips" | "s3-accesspoint" | "s3-accesspoint-fips" | "s3-object-lambda" => ("s3", None),
+            "s3-external-1" => ("s3", Some("us-east-1".to_string())),
+            "s3-control" | "s3-control-fips" => ("s3-control", None),
+            other => {
+                let region = other.strip_prefix("s3-fips-").or_else(|| other.strip_prefix("s3-"))?;
+                is_region(region).then_some(("s3", Some(region.to_string())))?
+            }
+        };
+        Some((i, service, region))
+    })?;
+    if let Some(r) = labels[index + 1..].iter().find(|l| is_region(l)) {
+        region = Some((*r).to_string());
+    }
+    let before = &labels[..index];
+    let label = labels[index];
+    let bucket =
+        (service == "s3" && !before.is_empty() && !label.starts_with("s3-accesspoint") && label != "s3-object-lambda")
+            .then(|| before.join("."));
+    if service == "s3" && region.is_none() {
+        // The global endpoint, s3.amazonaws.com, is us-east-1.
+        region = Some("us-east-1".to_string());
+    }
+    Some(HostFacts {
+        service: service.to_string(),
+        region,
+        bucket,
+    })
+}
+
+/// `<prefix>[.<region>]`, where the prefix may have several labels
+/// (`streams.dynamodb`, `<api-id>.execute-api`) and `fips`/`dualstack` may appear.
+fn generic(labels: &[&str]) -> Option<HostFacts> {
+    let (prefix_labels, region) = match labels.iter().rposition(|l| is_region(l)) {
+        Some(r) if r + 1 == labels.len() => (&labels[..r], Some(labels[r].to_string())),
+        Some(_) => return None,
+        None => (labels, None),
+    };
+    let prefix: Vec<&str> = prefix_labels
+        .iter()
+        .filter(|l| !matches!(**l, "dualstack" | "fips"))
+        .map(|l| l.strip_suffix("-fips").unwrap_or(l))
+        .collect();
+    if prefix.is_empty() || prefix.iter().any(|l| l.is_empty()) {
+        return None;
+    }
+    let known = |p: &str| MODELS.is_prefix(p) || UNMODELLED.contains(&p);
+    let service = (0..prefix.len())
+        .map(|start| prefix[start..].join("."))
+        .find(|p| known(p))
+        .unwrap_or_else(|| prefix[prefix.len() - 1].to_string());
+    Some(HostFacts {
+        service,
+        region,
+        bucket: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h(host: &str) -> Option<(String, Option<String>, Option<String>)> {
+        parse(&host.to_ascii_lowercase()).map(|f| (f.service, f.region, f.bucket))
+    }
+
+    fn some(
+        service: &str,
+        region: Option<&str>,
+        bucket: Option<&str>,
+    ) -> Option<(String, Option<String>, Option<String>)> {
+        Some((
+            service.to_string(),
+            region.map(str::to_string),
+            bucket.map(str::to_string),
+        ))
+    }
+
+    #[test]
+    fn the_host_cases_of_the_design() {
+        let e1 = Some("us-east-1");
+        assert_eq!(h("s3.amazonaws.com"), some("s3", e1, None));
+        assert_eq!(h("my-bucket.s3.amazonaws.com"), some("s3", e1, Some("my-bucket")));
+        assert_eq!(h("s3.us-west-2.amazonaws.com"), some("s3", Some("us-west-2"), None));
+        assert_eq!(h("dynamodb.us-east-1.amazonaws.com"), some("dynamodb", e1, None));
+        assert_eq!(
+            h("execute-api.eu-west-1.amazonaws.com"),
+            some("execute-api", Some("eu-west-1"), None)
+        );
+        assert_eq!(
+            h("abc123.execute-api.eu-west-1.amazonaws.com"),
+            some("execute-api", Some("eu-west-1"), None)
+        );
+        assert_eq!(h("iam.amazonaws.com"), some("iam", None, None));
+        assert_eq!(h("DynamoDB.US-East-1.amazonaws.com"), some("dynamodb", e1, None));
+        assert_eq!(
+            h("dotted.bucket.name.s3.us-west-2.amazonaws.com"),
+            some("s3", Some("us-west-2"), Some("dotted.bucket.name"))
+        );
+        assert_eq!(h("s3.dualstack.us-east-1.amazonaws.com"), some("s3", e1, None));
+        assert_eq!(
+            h("bucket.s3.dualstack.us-east-1.amazonaws.com"),
+            some("s3", e1, Some("bucket"))
+        );
+        assert_eq!(h("s3-fips.us-east-1.amazonaws.com"), some("s3", e1, None));
+        assert_eq!(h("x.s3-accesspoint.us-east-1.amazonaws.com"), some("s3", e1, None));
+        assert_eq!(h("s3-us-west-2.amazonaws.com"), some("s3", Some("us-west-2"), None));
+        assert_eq!(
+            h("bucket.s3-eu-west-1.amazonaws.com"),
+            some("s3", Some("eu-west-1"), Some("bucket"))
+        );
+        assert_eq!(h("s3-external-1.amazonaws.com"), some("s3", e1, None));
+        assert_eq!(h("s3-control.us-east-1.amazonaws.com"), some("s3-control", e1, None));
+        assert_eq!(
+            h("sts.us-gov-west-1.amazonaws.com"),
+            some("sts", Some("us-gov-west-1"), None)
+        );
+        assert_eq!(
+            h("streams.dynamodb.us-east-1.amazonaws.com"),
+            some("streams.dynamodb", e1, None)
+        );
+        assert_eq!(
+            h("s3.cn-north-1.amazonaws.com.cn"),
+            some("s3", Some("cn-north-1"), None)
+        );
+        assert_eq!(h("example.com"), None);
+        assert_eq!(h("amazonaws.com.evil.net"), None);
+    }
+}

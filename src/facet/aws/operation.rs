@@ -1,0 +1,260 @@
+//! Which operation a request invokes, by the protocol of the service's model,
+//! never by guessing from headers alone; and a request whose parts name
+//! different operations is refused rather than read the harmless way.
+
+use std::collections::BTreeMap;
+
+use http::HeaderMap;
+
+use super::AwsFacetError;
+use crate::aws::{Operation, Protocol, Service};
+
+/// The request, as operation resolution reads it.
+pub struct Request<'a> {
+    /// The HTTP method.
+    pub method: &'a str,
+    /// The path's segments, raw (percent-encoded), bucket first for virtual-host S3.
+    pub segments: Vec<&'a str>,
+    /// Query parameters, decoded.
+    pub query: &'a BTreeMap<String, Vec<String>>,
+    /// Headers.
+    pub headers: &'a HeaderMap,
+    /// The form-encoded body's fields, if the body was read and is a form.
+    pub form: Option<&'a BTreeMap<String, Vec<String>>>,
+}
+
+/// The operation a request resolved to.
+#[derive(Debug)]
+pub struct Resolved<'m> {
+    /// The service model.
+    pub service: &'m Service,
+    /// The protocol the request used.
+    pub protocol: Protocol,
+    /// The operation, if the model knows it.
+    pub operation: Option<&'m Operation>,
+    /// URI labels bound by a REST template (`Bucket`, `Key`), raw.
+    pub labels: Vec<(String, String)>,
+}
+
+/// Resolves `request` against each candidate model; the candidates that
+/// recognise it must agree.
+pub fn resolve<'m>(candidates: &[&'m Service], request: &Request<'_>) -> Result<Option<Resolved<'m>>, AwsFacetError> {
+    let target = single(request.headers, "x-amz-target")?;
+    let action = action(request)?;
+    if let (Some(target), Some(action)) = (&target, &action)
+        && target.rsplit('.').next() != Some(action.as_str())
+    {
+        return Err(AwsFacetError::Conflict(format!(
+            "X-Amz-Target names `{target}` but the request's Action is `{action}`"
+        )));
+    }
+    let mut found: Vec<Resolved<'m>> = Vec::new();
+    for service in candidates {
+        if let Some(resolved) = resolve_one(service, request, target.as_deref(), action.as_deref())? {
+            found.push(resolved);
+        }
+    }
+    // Models that share a host prefix (elb and elbv2, ses and sesv2) are told
+    // apart by what each recognises; an operation both recognise is ambiguous.
+    let known: Vec<&Resolved<'m>> = found.iter().filter(|r| r.operation.is_some()).collect();
+    if known.len() > 1 {
+        let names: Vec<String> = known
+            .iter()
+            .map(|r| format!("{}:{}", r.service.name, op_name(r)))
+            .collect();
+        return Err(AwsFacetError::Ambiguous(format!(
+            "the request matches {}",
+            names.join(" and ")
+        )));
+    }
+    let index = found.iter().position(|r| r.operation.is_some()).unwrap_or(0);
+    Ok((index < found.len()).then(|| found.swap_remove(index)))
+}
+
+fn op_name<'a>(r: &'a Resolved<'_>) -> &'a str {
+    r.operation.map_or("?", |o| o.name.as_str())
+}
+
+fn resolve_one<'m>(
+    service: &'m Service,
+    request: &Request<'_>,
+    target: Option<&str>,
+    action: Option<&str>,
+) -> Result<Option<Resolved<'m>>, AwsFacetError> {
+    let has = |p: Protocol| service.protocols.contains(&p);
+    let resolved = |protocol, operation: Option<&'m Operation>, labels| Resolved {
+        service,
+        protocol,
+        operation,
+        labels,
+    };
+    // Smithy RPC v2 CBOR: POST /service/<targetPrefix>/operation/<Op>.
+    if has(Protocol::Cbor)
+        && let ["service", name, "operation", op] = request.segments.as_slice()
+        && service.target_prefix.as_deref() == Some(*name)
+    {
+        return Ok(Some(resolved(Protocol::Cbor, service.operation(op), Vec::new())));
+    }
+    if let Some(target) = target {
+        if !(has(Protocol::Json) || has(Protocol::Cbor)) {
+            // Query/EC2 services have no target; one that agrees with the
+            // Action was checked above, so fall through to the Action.
+            if action.is_none() {
+                return Ok(None);
+            }
+        } else {
+            let (prefix, op) = target.rsplit_once('.').unwrap_or(("", target));
+            if service.target_prefix.as_deref() != Some(prefix) {
+                return Ok(None);
+            }
+            return Ok(Some(resolved(Protocol::Json, service.operation(op), Vec::new())));
+        }
+    }
+    if let Some(action) = action {
+        // Query and EC2; JSON services (SQS, CloudWatch) also accept the
+        // older query form, told by the model's API version.
+        let version = first(request.query, "Version").or_else(|| request.form.and_then(|f| first(f, "Version")));
+        let legacy_query = has(Protocol::Json) && version == Some(service.api_version.as_str());
+        let protocol = if has(Protocol::Ec2) {
+            Protocol::Ec2
+        } else if has(Protocol::Query) || legacy_query {
+            Protocol::Query
+        } else {
+            return Ok(None);
+        };
+        if version.is_some_and(|v| v != service.api_version) {
+            return Ok(None);
+        }
+        return Ok(Some(resolved(protocol, service.operation(action), Vec::new())));
+    }
+    let rest = [Protocol::RestXml, Protocol::RestJson].into_iter().find(|p| has(*p));
+    match rest {
+        Some(protocol) => rest_operation(service, request).map(|(op, labels)| Some(resolved(protocol, op, labels))),
+        None => Ok(None),
+    }
+}
+
+/// REST: method and path template, literal query keys required, required
+/// query/header members present; the most specific match wins.
+#[expect(clippy::type_complexity, reason = "a private helper's pair of results")]
+fn rest_operation<'m>(
+    service: &'m Service,
+    request: &Request<'_>,
+) -> Result<(Option<&'m Operation>, Vec<(String, String)>), AwsFacetError> {
+    let mut best: Vec<(&'m Operation, (usize, usize, usize, bool), Vec<(String, String)>)> = Vec::new();
+    for op in service
+        .operations
+        .iter()
+        .filter(|o| o.method.eq_ignore_ascii_case(request.method))
+        .filter(|o| !ELSEWHERE.contains(&(service.name.as_str(), o.name.as_str())))
+    {
+        let Some((bound, literal)) = op.uri.matches(&request.segments) else {
+            continue;
+        };
+        let literal_query = op.uri.query.iter().all(|(k, v)| match (request.query.get(k), v) {
+            (Some(_), None) => true,
+            (Some(values), Some(v)) => values.iter().any(|x| x == v),
+            (None, _) => false,
+        });
+        let required = op.required_query.iter().all(|k| request.query.contains_key(k))
+            && op
+                .required_headers
+                .iter()
+                .all(|h| request.headers.contains_key(h.as_str()));
+        if !literal_query || !required {
+            continue;
+        }
+        let score = (
+            op.uri.query.len(),
+            op.required_query.len() + op.required_headers.len(),
+            literal,
+            !op.deprecated,
+        );
+        let labels = bound.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        match best.first().map(|(_, s, _)| score.cmp(s)) {
+            Some(std::cmp::Ordering::Less) => {}
+            Some(std::cmp::Ordering::Equal) => best.push((op, score, labels)),
+            _ => best = vec![(op, score, labels)],
+        }
+    }
+    match best.len() {
+        0 => Ok((None, Vec::new())),
+        1 => {
+            let (op, _, labels) = best.remove(0);
+            check_subresources(service, op, request)?;
+            Ok((Some(op), labels))
+        }
+        _ => {
+            let names: Vec<&str> = best.iter().map(|(o, _, _)| o.name.as_str()).collect();
+            Err(AwsFacetError::Ambiguous(format!(
+                "the request fits {} equally",
+                names.join(" and ")
+            )))
+        }
+    }
+}
+
+/// Operations served only on hosts of their own, never on the service's usual
+/// hosts, where they would tie with another: S3 Express's ListDirectoryBuckets
+/// (`s3express-control.<region>`) shares `GET /` with ListBuckets.
+const ELSEWHERE: [(&str, &str); 1] = [("s3", "ListDirectoryBuckets")];
+
+/// A query key that selects another operation of the service (an S3
+/// subresource like `?uploads`) but means nothing to the chosen one makes the
+/// request ambiguous.
+fn check_subresources(service: &Service, chosen: &Operation, request: &Request<'_>) -> Result<(), AwsFacetError> {
+    for key in request.query.keys() {
+        let selects_other = service
+            .operations
+            .iter()
+            .any(|o| o.uri.query.iter().any(|(k, _)| k == key));
+        let known_here = chosen.uri.query.iter().any(|(k, _)| k == key) || chosen.query_keys.iter().any(|k| k == key);
+        if selects_other && !known_here {
+            return Err(AwsFacetError::Ambiguous(format!(
+                "`?{key}` selects another operation than {}",
+                chosen.name
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The one value of header `name`; two different values conflict.
+fn single(headers: &HeaderMap, name: &str) -> Result<Option<String>, AwsFacetError> {
+    let mut values = headers
+        .get_all(name)
+        .iter()
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).trim().to_string());
+    let first = values.next();
+    if values.any(|v| Some(&v) != first.as_ref()) {
+        return Err(AwsFacetError::Conflict(format!(
+            "the request carries two different `{name}` headers"
+        )));
+    }
+    Ok(first)
+}
+
+/// The query-protocol `Action`, from the query string and the form body,
+/// which must agree.
+fn action(request: &Request<'_>) -> Result<Option<String>, AwsFacetError> {
+    let mut actions: Vec<&String> = request.query.get("Action").into_iter().flatten().collect();
+    if let Some(form) = request.form {
+        actions.extend(form.get("Action").into_iter().flatten());
+    }
+    let first = actions.first().map(|a| a.to_string());
+    if actions.iter().any(|a| Some(a.as_str()) != first.as_deref()) {
+        return Err(AwsFacetError::Conflict(format!(
+            "the request names two Actions: {}",
+            actions
+                .iter()
+                .map(|a| format!("`{a}`"))
+                .collect::<Vec<_>>()
+                .join(" and ")
+        )));
+    }
+    Ok(first)
+}
+
+fn first<'a>(map: &'a BTreeMap<String, Vec<String>>, key: &str) -> Option<&'a str> {
+    map.get(key).and_then(|v| v.first()).map(String::as_str)
+}

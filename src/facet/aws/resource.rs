@@ -1,0 +1,145 @@
+//! Derived facets: the IAM action, the resource ARN, bucket and key, and the
+//! request's top-level parameters.
+
+use std::collections::BTreeMap;
+
+use super::{Resolved, form_params};
+use crate::aws::{AccountId, Protocol, Service};
+
+/// `<prefix>:<Operation>` with IAM's own names where they differ.
+pub fn iam_action(service: &Service, operation: &str) -> String {
+    if service.signing_name == "s3" && service.name == "s3" {
+        let s3 = match operation {
+            "ListObjects" | "ListObjectsV2" | "HeadBucket" => Some("ListBucket"),
+            "HeadObject" => Some("GetObject"),
+            "CopyObject" | "UploadPart" | "UploadPartCopy" | "CreateMultipartUpload" | "CompleteMultipartUpload" => {
+                Some("PutObject")
+            }
+            "ListObjectVersions" => Some("ListBucketVersions"),
+            "ListBuckets" => Some("ListAllMyBuckets"),
+            "ListParts" => Some("ListMultipartUploadParts"),
+            "ListMultipartUploads" => Some("ListBucketMultipartUploads"),
+            "DeleteObjects" => Some("DeleteObject"),
+            _ => None,
+        };
+        return format!("s3:{}", s3.unwrap_or(operation));
+    }
+    let prefix = match service.signing_name.as_str() {
+        "monitoring" => "cloudwatch",
+        other => other,
+    };
+    format!("{prefix}:{operation}")
+}
+
+/// S3's bucket and key from the URI labels, percent-decoded.
+pub fn bucket_and_key(labels: &[(String, String)]) -> (Option<String>, Option<String>) {
+    let get = |name: &str| labels.iter().find(|(k, _)| k == name).map(|(_, v)| percent_decode(v));
+    (get("Bucket"), get("Key"))
+}
+
+/// The resource ARN the request names, where one can be derived: S3 buckets
+/// and objects, DynamoDB tables, or the first parameter that is an ARN.
+pub fn arn(
+    resolved: Option<&Resolved<'_>>,
+    bucket: Option<&str>,
+    key: Option<&str>,
+    params: Option<&serde_json::Map<String, serde_json::Value>>,
+    region: Option<&str>,
+    account: Option<AccountId>,
+) -> Option<String> {
+    let partition = match region {
+        Some(r) if r.starts_with("cn-") => "aws-cn",
+        Some(r) if r.starts_with("us-gov-") => "aws-us-gov",
+        _ => "aws",
+    };
+    let service = resolved?.service;
+    if service.name == "s3" {
+        return match (bucket, key) {
+            (Some(b), Some(k)) => Some(format!("arn:{partition}:s3:::{b}/{k}")),
+            (Some(b), None) => Some(format!("arn:{partition}:s3:::{b}")),
+            _ => None,
+        };
+    }
+    let params = params?;
+    if service.endpoint_prefix == "dynamodb"
+        && let Some(table) = params.get("TableName").and_then(|t| t.as_str())
+    {
+        if table.starts_with("arn:") {
+            return Some(table.to_string());
+        }
+        return Some(format!(
+            "arn:{partition}:dynamodb:{}:{}:table/{table}",
+            region?, account?
+        ));
+    }
+    params
+        .values()
+        .filter_map(|v| v.as_str())
+        .find(|v| v.starts_with("arn:"))
+        .map(str::to_string)
+}
+
+/// The top-level parameters: JSON body members, query/form fields, or
+/// (REST) the query fields and URI labels.
+pub fn params(
+    resolved: &Resolved<'_>,
+    query: &BTreeMap<String, Vec<String>>,
+    form: Option<&BTreeMap<String, Vec<String>>>,
+    body: Option<&[u8]>,
+) -> Option<serde_json::Map<String, serde_json::Value>> {
+    match resolved.protocol {
+        Protocol::Json => json_object(body?),
+        Protocol::Query | Protocol::Ec2 => {
+            let mut all = query.clone();
+            for (k, vs) in form.into_iter().flatten() {
+                all.entry(k.clone()).or_default().extend(vs.iter().cloned());
+            }
+            Some(form_params(&all))
+        }
+        Protocol::RestJson | Protocol::RestXml => {
+            let mut map = form_params(query);
+            let body_members = if resolved.protocol == Protocol::RestJson {
+                body.and_then(json_object)
+            } else {
+                None
+            };
+            map.extend(body_members.into_iter().flatten());
+            for (name, value) in &resolved.labels {
+                map.insert(name.clone(), serde_json::Value::String(percent_decode(value)));
+            }
+            Some(map)
+        }
+        Protocol::Cbor => None,
+    }
+}
+
+fn json_object(body: &[u8]) -> Option<serde_json::Map<String, serde_json::Value>> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Some(serde_json::Map::new());
+    }
+    match serde_json::from_slice(body).ok()? {
+        serde_json::Value::Object(map) => Some(map),
+        _ => None,
+    }
+}
+
+/// Decodes `%XX` escapes (not `+`: in paths it is a plus).
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
