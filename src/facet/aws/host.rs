@@ -9,6 +9,14 @@ const SUFFIXES: [&str; 3] = [".amazonaws.com.cn", ".amazonaws.com", ".api.aws"];
 /// Host prefixes that are AWS APIs but have no service model (user APIs).
 const UNMODELLED: [&str; 1] = ["execute-api"];
 
+/// Host prefixes that are other names for a model's prefix: DynamoDB's
+/// account-based endpoints (`<account>.ddb.<region>`) and SQS's legacy host.
+const ALIASES: [(&str, &str); 3] = [
+    ("ddb", "dynamodb"),
+    ("streams-ddb", "streams.dynamodb"),
+    ("queue", "sqs"),
+];
+
 /// What a host name says about an AWS request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostFacts {
@@ -54,7 +62,9 @@ fn s3(labels: &[&str]) -> Option<HostFacts> {
             return None;
         }
         let (service, region) = match *label {
-            "s3" | "s3-fips" | "s3-accesspoint" | "s3-accesspoint-fips" | "s3-object-lambda" => ("s3", None),
+            "s3" | "s3-fips" | "s3-accesspoint" | "s3-accesspoint-fips" | "s3-object-lambda" | "s3-accelerate" => {
+                ("s3", None)
+            }
             "s3-external-1" => ("s3", Some("us-east-1".to_string())),
             "s3-control" | "s3-control-fips" => ("s3-control", None),
             other => {
@@ -72,7 +82,8 @@ fn s3(labels: &[&str]) -> Option<HostFacts> {
     let bucket =
         (service == "s3" && !before.is_empty() && !label.starts_with("s3-accesspoint") && label != "s3-object-lambda")
             .then(|| before.join("."));
-    if service == "s3" && region.is_none() {
+    // Transfer acceleration names no region: the signature does.
+    if service == "s3" && region.is_none() && label != "s3-accelerate" {
         // The global endpoint, s3.amazonaws.com, is us-east-1.
         region = Some("us-east-1".to_string());
     }
@@ -100,10 +111,16 @@ fn generic(labels: &[&str]) -> Option<HostFacts> {
         return None;
     }
     let known = |p: &str| MODELS.is_prefix(p) || UNMODELLED.contains(&p);
+    let canonical = |p: String| {
+        ALIASES
+            .iter()
+            .find(|(alias, _)| *alias == p)
+            .map_or(p, |(_, name)| name.to_string())
+    };
     let service = (0..prefix.len())
-        .map(|start| prefix[start..].join("."))
+        .map(|start| canonical(prefix[start..].join(".")))
         .find(|p| known(p))
-        .unwrap_or_else(|| prefix[prefix.len() - 1].to_string());
+        .unwrap_or_else(|| canonical(prefix[prefix.len() - 1].to_string()));
     Some(HostFacts {
         service,
         region,
@@ -178,6 +195,12 @@ mod tests {
             h("s3.cn-north-1.amazonaws.com.cn"),
             some("s3", Some("cn-north-1"), None)
         );
+        assert_eq!(h("b.s3-accelerate.amazonaws.com"), some("s3", None, Some("b")));
+        assert_eq!(
+            h("111111111111.ddb.us-east-1.amazonaws.com"),
+            some("dynamodb", e1, None)
+        );
+        assert_eq!(h("queue.amazonaws.com"), some("sqs", None, None));
         assert_eq!(h("example.com"), None);
         assert_eq!(h("amazonaws.com.evil.net"), None);
     }

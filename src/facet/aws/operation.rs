@@ -41,11 +41,23 @@ pub struct Resolved<'m> {
 pub fn resolve<'m>(candidates: &[&'m Service], request: &Request<'_>) -> Result<Option<Resolved<'m>>, AwsFacetError> {
     let target = single(request.headers, "x-amz-target")?;
     let action = action(request)?;
-    if let (Some(target), Some(action)) = (&target, &action)
-        && target.rsplit('.').next() != Some(action.as_str())
-    {
+    // Every place that can name the operation must name the same one.
+    let cbor = match request.segments.as_slice() {
+        ["service", _, "operation", op] => Some(*op),
+        _ => None,
+    };
+    let named = [
+        target
+            .as_deref()
+            .map(|t| ("X-Amz-Target", t.rsplit('.').next().unwrap_or(t))),
+        action.as_deref().map(|a| ("Action", a)),
+        cbor.map(|op| ("the path", op)),
+    ];
+    let named: Vec<(&str, &str)> = named.into_iter().flatten().collect();
+    if let Some((other, _)) = named.iter().find(|(_, op)| *op != named[0].1) {
         return Err(AwsFacetError::Conflict(format!(
-            "X-Amz-Target names `{target}` but the request's Action is `{action}`"
+            "{} names `{}` but {other} names another operation",
+            named[0].0, named[0].1
         )));
     }
     let mut found: Vec<Resolved<'m>> = Vec::new();
@@ -55,9 +67,11 @@ pub fn resolve<'m>(candidates: &[&'m Service], request: &Request<'_>) -> Result<
         }
     }
     // Models that share a host prefix (elb and elbv2, ses and sesv2) are told
-    // apart by what each recognises; an operation both recognise is ambiguous.
+    // apart by what each recognises. Where several recognise the request, they
+    // must name the same operation (lambda and lambda-microvms both have
+    // ListTags); the model named like the prefix is then the one reported.
     let known: Vec<&Resolved<'m>> = found.iter().filter(|r| r.operation.is_some()).collect();
-    if known.len() > 1 {
+    if known.iter().any(|r| op_name(r) != op_name(known[0])) {
         let names: Vec<String> = known
             .iter()
             .map(|r| format!("{}:{}", r.service.name, op_name(r)))
@@ -67,7 +81,11 @@ pub fn resolve<'m>(candidates: &[&'m Service], request: &Request<'_>) -> Result<
             names.join(" and ")
         )));
     }
-    let index = found.iter().position(|r| r.operation.is_some()).unwrap_or(0);
+    let index = found
+        .iter()
+        .position(|r| r.operation.is_some() && r.service.name == r.service.endpoint_prefix)
+        .or_else(|| found.iter().position(|r| r.operation.is_some()))
+        .unwrap_or(0);
     Ok((index < found.len()).then(|| found.swap_remove(index)))
 }
 
@@ -148,9 +166,8 @@ fn rest_operation<'m>(
         .filter(|o| o.method.eq_ignore_ascii_case(request.method))
         .filter(|o| !ELSEWHERE.contains(&(service.name.as_str(), o.name.as_str())))
     {
-        let Some((bound, literal)) = op.uri.matches(&request.segments) else {
-            continue;
-        };
+        // Cheap checks first: most operations sharing a method differ in
+        // their literal query keys.
         let literal_query = op.uri.query.iter().all(|(k, v)| match (request.query.get(k), v) {
             (Some(_), None) => true,
             (Some(values), Some(v)) => values.iter().any(|x| x == v),
@@ -164,6 +181,9 @@ fn rest_operation<'m>(
         if !literal_query || !required {
             continue;
         }
+        let Some((bound, literal)) = op.uri.matches(&request.segments) else {
+            continue;
+        };
         let score = (
             op.uri.query.len(),
             op.required_query.len() + op.required_headers.len(),

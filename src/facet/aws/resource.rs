@@ -72,11 +72,18 @@ pub fn arn(
             region?, account?
         ));
     }
-    params
-        .values()
-        .filter_map(|v| v.as_str())
-        .find(|v| v.starts_with("arn:"))
-        .map(str::to_string)
+    // A member named as an ARN (`TopicArn`) before any other that holds one
+    // (SNS's `Endpoint` may be a queue's ARN).
+    let arns = || {
+        params
+            .iter()
+            .filter_map(|(k, v)| Some((k, v.as_str()?)))
+            .filter(|(_, v)| v.starts_with("arn:"))
+    };
+    arns()
+        .find(|(k, _)| k.ends_with("Arn") || k.ends_with("ARN"))
+        .or_else(|| arns().next())
+        .map(|(_, v)| v.to_string())
 }
 
 /// The top-level parameters: JSON body members, query/form fields, or
