@@ -60,6 +60,16 @@ fn check(case: &Value) -> Option<String> {
     };
     let mut problems = Vec::new();
     for (field, expected) in case["expect"].as_object().unwrap() {
+        if field == "params" {
+            // A subset: each listed member with that value.
+            for (member, value) in expected.as_object().unwrap() {
+                let got = facts.params.as_ref().and_then(|p| p.get(member));
+                if got != Some(value) {
+                    problems.push(format!("params.{member}: expected {value}, got {got:?}"));
+                }
+            }
+            continue;
+        }
         let got = facts.strings.get(field.as_str());
         if got.map(String::as_str) != expected.as_str() {
             problems.push(format!("{field}: expected {expected}, got {got:?}"));

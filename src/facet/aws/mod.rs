@@ -206,7 +206,10 @@ pub fn extract(request: &AwsRequest<'_>, api: &AwsApi) -> Result<AwsFacts, AwsFa
         set("protocol", Some(r.protocol.name().to_string()));
         if let Some(op) = r.operation {
             set("action", Some(op.name.clone()));
-            set("iam_action", Some(resource::iam_action(r.service, &op.name)));
+            set(
+                "iam_action",
+                Some(resource::iam_action(r.service, &op.name, request.method)),
+            );
         }
     }
     let params = resolved

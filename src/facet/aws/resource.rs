@@ -6,8 +6,16 @@ use std::collections::BTreeMap;
 use super::{Resolved, form_params};
 use crate::aws::{AccountId, Protocol, Service};
 
-/// `<prefix>:<Operation>` with IAM's own names where they differ.
-pub fn iam_action(service: &Service, operation: &str) -> String {
+/// `<prefix>:<Operation>` with IAM's own names where they differ: S3's
+/// bucket-level and multipart names, Lambda's `InvokeFunction`, CloudWatch's
+/// prefix, and API Gateway's control plane, which IAM names by HTTP method.
+pub fn iam_action(service: &Service, operation: &str, method: &str) -> String {
+    if service.endpoint_prefix == "apigateway" {
+        return format!("apigateway:{}", method.to_ascii_uppercase());
+    }
+    if service.name == "lambda" && operation == "Invoke" {
+        return "lambda:InvokeFunction".to_string();
+    }
     if service.signing_name == "s3" && service.name == "s3" {
         let s3 = match operation {
             "ListObjects" | "ListObjectsV2" | "HeadBucket" => Some("ListBucket"),
