@@ -2,11 +2,13 @@
 //! become responses to the agent.
 
 use http::header::{CONTENT_TYPE, HeaderValue, PROXY_AUTHENTICATE};
-use http::{Response, StatusCode};
+use http::{HeaderMap, Response, StatusCode};
 use hyper::ext::ReasonPhrase;
 
 use super::body::{self, Body};
 use super::dial::DialError;
+use crate::aws::{MODELS, Protocol};
+use crate::facet::aws::host;
 use crate::policy::{Denial, Hold};
 
 /// Everything that stops a request between the agent and the upstream. Each
@@ -82,13 +84,17 @@ impl ProxyError {
     /// The response the agent receives: the status, a reason phrase that
     /// carries the message (clients print it for a failed CONNECT), and the
     /// message as a plain-text body.
-    pub fn into_response(self) -> Response<Body> {
+    pub fn into_response(self, format: ErrorFormat) -> Response<Body> {
         let status = self.status();
         let message = format!("clawgate: {self}");
-        let mut response = Response::new(body::full(format!("{message}\n")));
+        let (content_type, text) = format.render(status, &message);
+        let mut response = Response::new(body::full(text));
         *response.status_mut() = status;
         let headers = response.headers_mut();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+        if format == ErrorFormat::AwsJson {
+            headers.insert("x-amzn-errortype", HeaderValue::from_static(aws_code(status, true)));
+        }
         if status == StatusCode::PROXY_AUTHENTICATION_REQUIRED {
             headers.insert(PROXY_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"clawgate\""));
         }
@@ -101,5 +107,152 @@ impl ProxyError {
             response.extensions_mut().insert(reason);
         }
         response
+    }
+}
+
+/// How an error is written for the agent: plain text for proxy clients and
+/// plain HTTPS APIs, the AWS error shape of the service's protocol for AWS
+/// SDKs, so the CLI prints `AccessDenied` with clawgate's message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorFormat {
+    /// `clawgate: …` as text.
+    Text,
+    /// `<ErrorResponse><Error><Code>…` (query protocol).
+    AwsQueryXml,
+    /// `<Response><Errors><Error><Code>…` (EC2).
+    AwsEc2Xml,
+    /// `<Error><Code>…` (REST-XML: S3, CloudFront, Route 53).
+    AwsRestXml,
+    /// `{"__type": …, "message": …}` (JSON and REST-JSON).
+    AwsJson,
+}
+
+impl ErrorFormat {
+    /// The format the agent's client expects for a request to `host`.
+    pub fn for_request(host: &str, headers: &HeaderMap) -> ErrorFormat {
+        let Some(facts) = host::parse(host) else {
+            return ErrorFormat::Text;
+        };
+        let content_type = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+        if headers.contains_key("x-amz-target") || content_type.contains("json") {
+            return ErrorFormat::AwsJson;
+        }
+        let protocol = MODELS
+            .with_prefix(&facts.service)
+            .find_map(|s| s.protocols.first().copied());
+        match protocol {
+            Some(Protocol::Ec2) => ErrorFormat::AwsEc2Xml,
+            Some(Protocol::RestXml) => ErrorFormat::AwsRestXml,
+            Some(Protocol::Json | Protocol::RestJson | Protocol::Cbor) => ErrorFormat::AwsJson,
+            Some(Protocol::Query) | None => ErrorFormat::AwsQueryXml,
+        }
+    }
+
+    /// The content type and body for an error with `status` and `message`.
+    fn render(self, status: StatusCode, message: &str) -> (&'static str, String) {
+        let code = aws_code(status, false);
+        let xml = xml_escape(message);
+        match self {
+            ErrorFormat::Text => ("text/plain; charset=utf-8", format!("{message}\n")),
+            ErrorFormat::AwsQueryXml => (
+                "text/xml",
+                format!(
+                    "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{xml}</Message></Error>\
+                     <RequestId>clawgate</RequestId></ErrorResponse>"
+                ),
+            ),
+            ErrorFormat::AwsEc2Xml => (
+                "text/xml",
+                format!(
+                    "<Response><Errors><Error><Code>{code}</Code><Message>{xml}</Message></Error></Errors>\
+                     <RequestID>clawgate</RequestID></Response>"
+                ),
+            ),
+            ErrorFormat::AwsRestXml => (
+                "application/xml",
+                format!("<Error><Code>{code}</Code><Message>{xml}</Message><RequestId>clawgate</RequestId></Error>"),
+            ),
+            ErrorFormat::AwsJson => {
+                let body = serde_json::json!({ "__type": aws_code(status, true), "message": message });
+                ("application/x-amz-json-1.1", body.to_string())
+            }
+        }
+    }
+}
+
+/// The AWS error code for a status; JSON protocols add `Exception`.
+fn aws_code(status: StatusCode, json: bool) -> &'static str {
+    match (status.as_u16(), json) {
+        (403, false) => "AccessDenied",
+        (403, true) => "AccessDeniedException",
+        (400, false) => "InvalidRequest",
+        (400, true) => "ValidationException",
+        (503, _) => "ServiceUnavailable",
+        (504, _) => "RequestTimeout",
+        (502, _) => "BadGateway",
+        _ => "InternalFailure",
+    }
+}
+
+fn xml_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        pairs
+            .iter()
+            .map(|(k, v)| (http::HeaderName::from_static(k), HeaderValue::from_static(v)))
+            .collect()
+    }
+
+    #[test]
+    fn each_protocol_gets_its_error_shape() {
+        let none = headers(&[]);
+        assert_eq!(ErrorFormat::for_request("example.com", &none), ErrorFormat::Text);
+        assert_eq!(
+            ErrorFormat::for_request("bucket.s3.amazonaws.com", &none),
+            ErrorFormat::AwsRestXml
+        );
+        assert_eq!(
+            ErrorFormat::for_request("ec2.us-east-1.amazonaws.com", &none),
+            ErrorFormat::AwsEc2Xml
+        );
+        assert_eq!(
+            ErrorFormat::for_request("sts.us-east-1.amazonaws.com", &none),
+            ErrorFormat::AwsQueryXml
+        );
+        let target = headers(&[("x-amz-target", "DynamoDB_20120810.PutItem")]);
+        assert_eq!(
+            ErrorFormat::for_request("dynamodb.us-east-1.amazonaws.com", &target),
+            ErrorFormat::AwsJson
+        );
+        assert_eq!(
+            ErrorFormat::for_request("lambda.us-east-1.amazonaws.com", &none),
+            ErrorFormat::AwsJson
+        );
+    }
+
+    #[test]
+    fn a_denial_names_the_rule_in_the_aws_shape() {
+        let denial = Denial::Rule {
+            rule: "prod is read-only".into(),
+            reason: Some("agents may only <read>".into()),
+        };
+        let response = ProxyError::Denied(denial).into_response(ErrorFormat::AwsRestXml);
+        assert_eq!(response.status(), 403);
+        let (_, text) = ErrorFormat::AwsRestXml.render(StatusCode::FORBIDDEN, "clawgate: denied by rule 'x': a <b>");
+        assert_eq!(text, "<Error><Code>AccessDenied</Code><Message>clawgate: denied by rule &apos;x&apos;: a &lt;b&gt;</Message><RequestId>clawgate</RequestId></Error>".replace("&apos;", "'"));
+        let (_, json) = ErrorFormat::AwsJson.render(StatusCode::FORBIDDEN, "clawgate: denied");
+        assert_eq!(
+            json,
+            r#"{"__type":"AccessDeniedException","message":"clawgate: denied"}"#
+        );
     }
 }

@@ -11,14 +11,17 @@ use hyper::body::Incoming;
 use super::body::{self, Body};
 use super::exchange::exchange;
 use super::listener::Client;
-use super::{ProxyError, Target, intercept, tunnel};
+use super::{ErrorFormat, ProxyError, Target, intercept, tunnel};
 use crate::config::{AgentName, UnknownHost};
 
 /// Handles one request on an agent's connection.
 pub(super) async fn handle(client: Arc<Client>, request: Request<Incoming>) -> Response<Body> {
-    let started = Instant::now();
-    let method = request.method().clone();
-    let uri = request.uri().to_string();
+    let format = match request.uri().host() {
+        Some(host) if request.method() != Method::CONNECT => ErrorFormat::for_request(host, request.headers()),
+        _ => ErrorFormat::Text,
+    };
+    let asked = Asked::new(&request, request.uri().to_string(), format);
+    let method = asked.method.clone();
     let agent = client
         .proxy
         .current
@@ -30,16 +33,37 @@ pub(super) async fn handle(client: Arc<Client>, request: Request<Incoming>) -> R
         Ok(agent) => plain(&client, agent, request).await,
         Err(e) => Err(e),
     };
-    finish(outcome, &method, &uri, started)
+    finish(outcome, &asked)
+}
+
+/// What was asked, for the log line and the error's shape.
+pub(super) struct Asked {
+    method: Method,
+    uri: String,
+    format: ErrorFormat,
+    started: Instant,
+}
+
+impl Asked {
+    /// Notes `request`, shown as `uri`, whose errors take `format`.
+    pub(super) fn new<B>(request: &Request<B>, uri: String, format: ErrorFormat) -> Asked {
+        Asked {
+            method: request.method().clone(),
+            uri,
+            format,
+            started: Instant::now(),
+        }
+    }
 }
 
 /// The response for `outcome`, logged with what was asked and how long it took.
-pub(super) fn finish(
-    outcome: Result<Response<Body>, ProxyError>,
-    method: &Method,
-    uri: &str,
-    started: Instant,
-) -> Response<Body> {
+pub(super) fn finish(outcome: Result<Response<Body>, ProxyError>, asked: &Asked) -> Response<Body> {
+    let Asked {
+        method,
+        uri,
+        format,
+        started,
+    } = asked;
     let millis = started.elapsed().as_millis();
     match outcome {
         Ok(response) => {
@@ -49,7 +73,7 @@ pub(super) fn finish(
         Err(error) => {
             let status = error.status().as_u16();
             tracing::info!(%method, uri, status, millis, error = %error, "request");
-            error.into_response()
+            error.into_response(*format)
         }
     }
 }

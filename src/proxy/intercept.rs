@@ -3,7 +3,6 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::time::Instant;
 
 use http::uri::Scheme;
 use http::{Request, Response};
@@ -18,8 +17,9 @@ use tokio_rustls::LazyConfigAcceptor;
 use super::activity;
 use super::body::Body;
 use super::exchange::exchange;
+use super::front::{self, Asked};
 use super::listener::Client;
-use super::{Target, front};
+use super::{ErrorFormat, Target};
 use crate::config::AgentName;
 
 /// An intercepted tunnel: who opened it, and to where.
@@ -94,11 +94,11 @@ pub(super) async fn serve(client: Arc<Client>, upgraded: Upgraded, target: Targe
 impl Session {
     /// Checks one request against the tunnel and forwards it upstream.
     async fn handle(&self, request: Request<Incoming>) -> Response<Body> {
-        let started = Instant::now();
-        let method = request.method().clone();
         let path = request.uri().path_and_query().map_or("/", |p| p.as_str());
         let uri = format!("https://{}{path}", self.target.authority(443));
+        let format = ErrorFormat::for_request(self.target.host(), request.headers());
+        let asked = Asked::new(&request, uri, format);
         let outcome = exchange(&self.client, &self.agent, Scheme::HTTPS, &self.target, request);
-        front::finish(outcome.await, &method, &uri, started)
+        front::finish(outcome.await, &asked)
     }
 }

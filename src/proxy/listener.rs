@@ -12,7 +12,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::activity::{self, Activity, Tracked};
-use super::{Proxy, ProxyError, front};
+use super::{ErrorFormat, Proxy, ProxyError, front};
 
 /// One agent connection: who is on the other end and what it is doing.
 pub(super) struct Client {
@@ -93,7 +93,9 @@ async fn serve(client: Arc<Client>, stream: TcpStream) {
 
 /// Answers one request with 503 and closes: the connection limit is reached.
 async fn refuse(stream: TcpStream, max: usize) {
-    let service = service_fn(move |_request| async move { Ok::<_, Infallible>(ProxyError::Busy(max).into_response()) });
+    let service = service_fn(move |_request| async move {
+        Ok::<_, Infallible>(ProxyError::Busy(max).into_response(ErrorFormat::Text))
+    });
     let conn = http1::Builder::new()
         .keep_alive(false)
         .timer(TokioTimer::new())

@@ -24,7 +24,7 @@ mod tunnel;
 
 pub use auth::Agents;
 pub use dial::{DialError, Dialer, is_forbidden};
-pub use error::ProxyError;
+pub use error::{ErrorFormat, ProxyError};
 pub use forward::Upstream;
 pub use target::Target;
 
