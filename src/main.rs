@@ -48,6 +48,15 @@ enum Command {
         #[arg(long, global = true, default_value = "certs", env = "CLAWGATE_CA_DIR")]
         ca_dir: PathBuf,
     },
+    /// Print AWS CLI/SDK profiles for the accounts of the aws_api endpoints.
+    Profiles {
+        /// The rule directory.
+        #[arg(long, default_value = "policies", env = "CLAWGATE_RULES")]
+        rules: PathBuf,
+        /// Where the CA is kept.
+        #[arg(long, default_value = "certs", env = "CLAWGATE_CA_DIR")]
+        ca_dir: PathBuf,
+    },
     /// Check, test and explain rules.
     Policy {
         #[command(subcommand)]
@@ -184,6 +193,12 @@ fn policy(command: PolicyCommand) -> ExitCode {
 fn execute(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Policy { command } => return Ok(policy(command)),
+        Command::Profiles { rules, ca_dir } => {
+            let config = config::Config::load_dir(&rules)?;
+            let (ca, _) = CertificateAuthority::load_or_create(&ca_dir)?;
+            let ca_path = std::fs::canonicalize(ca.cert_path()).unwrap_or_else(|_| ca.cert_path().to_path_buf());
+            print!("{}", clawgate::aws::profiles::render(&config, &ca_path));
+        }
         Command::Run {
             rules,
             ca_dir,

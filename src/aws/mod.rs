@@ -3,6 +3,7 @@
 
 mod account;
 pub mod models;
+pub mod profiles;
 pub mod template;
 
 pub use account::AccountId;
