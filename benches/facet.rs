@@ -19,13 +19,11 @@ fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
 
 fn facet(c: &mut Criterion) {
     let api = AwsApi {
-        role: "clawgate-agent".into(),
-        region: "us-east-1".into(),
-        credential: None,
         accounts: vec![
             (AccountId::parse("111111111111").expect("id"), "prod".into()),
             (AccountId::parse("222222222222").expect("id"), "staging".into()),
         ],
+        ..AwsApi::default()
     };
     let auth = |service: &str| {
         format!(

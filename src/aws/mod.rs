@@ -2,9 +2,14 @@
 //! service models; STS and SigV4 re-signing come later.
 
 mod account;
+mod credentials;
 pub mod models;
 pub mod profiles;
+pub mod sessions;
+pub mod sigv4;
+pub mod sts;
 pub mod template;
 
 pub use account::AccountId;
+pub use credentials::AwsCredentials;
 pub use models::{MODELS, Models, Operation, Protocol, Service};

@@ -39,6 +39,40 @@ pub struct AwsApi {
     pub credential: Option<String>,
     /// Accounts agents may reach, with names; empty means any account.
     pub accounts: Vec<(AccountId, String)>,
+    /// How long assumed credentials last (`DurationSeconds`), 15m to 12h.
+    pub session_duration: std::time::Duration,
+    /// `ExternalId` for roles that require one.
+    pub external_id: Option<String>,
+    /// Pass the agent's name as `SourceIdentity`.
+    pub source_identity: bool,
+    /// An inline session policy (JSON) narrowing what every agent may do.
+    pub policy: Option<String>,
+    /// Tag sessions with `agent = <name>`.
+    pub session_tags: bool,
+}
+
+impl Default for AwsApi {
+    /// The settings of a block that gives only `hosts` and `role`.
+    fn default() -> AwsApi {
+        AwsApi {
+            role: "clawgate-agent".to_string(),
+            region: "us-east-1".to_string(),
+            credential: None,
+            accounts: Vec::new(),
+            session_duration: std::time::Duration::from_secs(3600),
+            external_id: None,
+            source_identity: false,
+            policy: None,
+            session_tags: false,
+        }
+    }
+}
+
+impl AwsApi {
+    /// Whether sessions carry the agent's identity, so credentials are per agent.
+    pub fn per_agent(&self) -> bool {
+        self.source_identity || self.session_tags
+    }
 }
 
 impl EndpointKind {
@@ -59,7 +93,8 @@ impl fmt::Display for Endpoint {
 
 /// The settings each kind takes.
 const HTTPS_SETTINGS: &str = "hosts";
-const AWS_SETTINGS: &str = "hosts, role, region, credential, accounts";
+const AWS_SETTINGS: &str =
+    "hosts, role, region, credential, accounts, session_duration, external_id, source_identity, policy, session_tags";
 
 /// Reads every `endpoint` block, rejecting duplicates. Also returns the
 /// credential references, to be checked once credentials are read.
@@ -181,7 +216,28 @@ fn read_aws(s: &Settings<'_>, references: &mut Vec<Reference>, errors: &mut Vec<
             }),
         }
     }
+    let session_duration = s
+        .parsed("session_duration", errors, |t| {
+            let d = super::parse_duration(t)?;
+            let range = std::time::Duration::from_secs(900)..=std::time::Duration::from_secs(43_200);
+            if range.contains(&d) {
+                Ok(d)
+            } else {
+                Err(format!("`{t}` is outside 15m to 12h, what STS accepts"))
+            }
+        })
+        .unwrap_or(std::time::Duration::from_secs(3600));
+    let policy = s.parsed("policy", errors, |t| {
+        serde_json::from_str::<serde_json::Value>(t)
+            .map(|_| t.to_string())
+            .map_err(|e| format!("the session policy is not JSON: {e}"))
+    });
     AwsApi {
+        session_duration,
+        external_id: s.parsed("external_id", errors, |t| Ok(t.to_string())),
+        source_identity: s.boolean("source_identity", errors).unwrap_or(false),
+        policy,
+        session_tags: s.boolean("session_tags", errors).unwrap_or(false),
         role: role.unwrap_or_default(),
         region: region.unwrap_or_else(|| "us-east-1".to_string()),
         credential,

@@ -277,6 +277,7 @@ impl<'a> Settings<'a> {
     ) -> Option<String> {
         match expr {
             Expression::String(s) => Some(s.value().clone()),
+            Expression::HeredocTemplate(heredoc) => Some(heredoc.template.to_string()),
             _ => {
                 errors.push(ConfigError::InvalidValue {
                     at: self.source.locate(expr.span()),

@@ -7,6 +7,7 @@ use hyper::ext::ReasonPhrase;
 
 use super::body::{self, Body};
 use super::dial::DialError;
+use crate::aws::sts::StsError;
 use crate::aws::{MODELS, Protocol};
 use crate::facet::aws::host;
 use crate::policy::{Denial, Hold};
@@ -59,6 +60,22 @@ pub enum ProxyError {
         .0.rule, .0.approvers.join(", ")
     )]
     ApprovalUnavailable(Hold),
+    /// The endpoint has no base key to assume roles with.
+    #[error("{}", match .0 {
+        Some(name) => format!("the base credential `aws_account.{name}` has no key yet; set it in the rule file \
+                               (env(\"…\")) or through the admin API"),
+        None => "this aws_api endpoint names no `credential`, so clawgate has no key to assume roles with".to_string(),
+    })]
+    NoBaseKey(Option<String>),
+    /// STS did not give credentials for the target account.
+    #[error("{0}")]
+    Sts(StsError),
+    /// A form of request clawgate cannot handle yet; refused rather than passed on.
+    #[error("{0}")]
+    Unsupported(&'static str),
+    /// clawgate itself failed.
+    #[error("clawgate failed: {0}")]
+    Internal(String),
     /// Too many connections are open.
     #[error("too many connections ({0}); try again shortly")]
     Busy(usize),
@@ -77,7 +94,10 @@ impl ProxyError {
             ProxyError::Dial(DialError::Forbidden { .. }) => StatusCode::FORBIDDEN,
             ProxyError::Dial(DialError::Timeout { .. }) => StatusCode::GATEWAY_TIMEOUT,
             ProxyError::Dial(_) | ProxyError::Upstream { .. } => StatusCode::BAD_GATEWAY,
-            ProxyError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ProxyError::Busy(_) | ProxyError::NoBaseKey(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ProxyError::Sts(StsError::Refused { .. }) | ProxyError::Unsupported(_) => StatusCode::FORBIDDEN,
+            ProxyError::Sts(_) => StatusCode::BAD_GATEWAY,
+            ProxyError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 

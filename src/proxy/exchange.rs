@@ -1,19 +1,32 @@
 //! One request, from the agent's bytes to the upstream's answer: check the
-//! target, build the facts (reading the body first where the facts are in
-//! it), decide, forward.
+//! target, build the facts (reading the body first where they are in it),
+//! decide, and for AWS re-sign with the target account's credentials, then
+//! forward.
 
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use http::request::Parts;
 use http::uri::Scheme;
 use http::{Request, Response};
 use hyper::body::Incoming;
+use sha2::{Digest, Sha256};
 
 use super::activity::Guarded;
 use super::body::{self, Body};
 use super::listener::Client;
 use super::{ProxyError, Target};
-use crate::config::{AgentName, AwsApi, EndpointKind, UnknownHost};
-use crate::facet::aws::{self as aws_facet, AwsRequest, MAX_PARAMS_BODY};
+use crate::aws::sigv4::Signer;
+use crate::aws::sts::AssumeRole;
+use crate::aws::{AccountId, AwsCredentials};
+use crate::config::{AgentName, AwsApi, Config, EndpointKind, UnknownHost};
+use crate::facet::aws::{self as aws_facet, AwsRequest, MAX_PARAMS_BODY, signature};
 use crate::facet::{AgentFacts, AwsFacts, Facts, HttpFacts};
-use crate::policy::{Decision, Denial, Policy};
+use crate::policy::{Decision, Denial};
+
+/// The largest body clawgate hashes to re-sign a request that does not carry
+/// its own payload hash (every AWS API but S3); larger ones are refused.
+const MAX_SIGNED_BODY: usize = 16 << 20;
 
 /// Decides on `request` for `target` and, if allowed, forwards it.
 pub(super) async fn exchange(
@@ -31,36 +44,60 @@ pub(super) async fn exchange(
     // reload lands while its body is read.
     let current = proxy.current.load_full();
     let policy = &current.policy;
-    let (parts, incoming) = request.into_parts();
-    let body = match policy.config().route(target.host()) {
-        Some(endpoint) => {
-            let (aws, body) = match policy.config().endpoint(endpoint).map(|e| &e.kind) {
-                Some(EndpointKind::AwsApi(api)) => aws_facts(policy, api, &parts, target, incoming).await?,
-                _ => (Ok(None), body::boxed(incoming)),
-            };
-            let decision = match aws {
-                Ok(aws) => {
-                    let facts = Facts {
-                        agent: AgentFacts { name: agent.clone() },
-                        http: HttpFacts::from_parts(&parts, target.host()),
-                        aws,
-                    };
-                    policy.decide(endpoint, &facts)
-                }
-                Err(refused) => Decision::Deny(Denial::Invalid(refused.to_string())),
-            };
-            match decision {
-                Decision::Allow(allowed) => tracing::debug!(%agent, rule = allowed.rule, "allowed"),
-                Decision::Deny(denial) => return Err(ProxyError::Denied(denial)),
-                Decision::Hold(hold) => return Err(ProxyError::ApprovalUnavailable(hold)),
-            }
-            body
-        }
+    let config = policy.config();
+    let (mut parts, incoming) = request.into_parts();
+    let Some(endpoint) = config.route(target.host()) else {
         // Plain HTTP to an unclaimed host, with unclaimed hosts tunnelled:
         // forwarded unchanged, as a tunnel would.
-        None if scheme == Scheme::HTTP && proxy.gateway.unknown_host == UnknownHost::Tunnel => body::boxed(incoming),
-        None => return Err(ProxyError::UnknownHost(target.host().to_string())),
+        if scheme == Scheme::HTTP && proxy.gateway.unknown_host == UnknownHost::Tunnel {
+            let response = proxy
+                .upstream
+                .send(scheme, target, Request::from_parts(parts, body::boxed(incoming)))
+                .await?;
+            return Ok(response.map(|b| body::boxed(Guarded::new(b, guard))));
+        }
+        return Err(ProxyError::UnknownHost(target.host().to_string()));
     };
+    let api = match config.endpoint(endpoint).map(|e| &e.kind) {
+        Some(EndpointKind::AwsApi(api)) => Some(api),
+        _ => None,
+    };
+    let (read, mut body) = read_body(api.is_some(), policy.reads_params(), &parts, target, incoming).await?;
+    let aws = match api {
+        Some(api) => {
+            let params_body = read.as_ref().filter(|b| b.len() <= MAX_PARAMS_BODY);
+            let aws_request = AwsRequest {
+                method: parts.method.as_str(),
+                host: target.host(),
+                path: parts.uri.path(),
+                query: parts.uri.query(),
+                headers: &parts.headers,
+                body: params_body.map(|b| b.as_ref()),
+            };
+            match aws_facet::extract(&aws_request, api) {
+                Ok(facts) => Some(facts),
+                Err(refused) => return Err(ProxyError::Denied(Denial::Invalid(refused.to_string()))),
+            }
+        }
+        None => None,
+    };
+    let facts = Facts {
+        agent: AgentFacts { name: agent.clone() },
+        http: HttpFacts::from_parts(&parts, target.host()),
+        aws,
+    };
+    match policy.decide(endpoint, &facts) {
+        Decision::Allow(allowed) => tracing::debug!(%agent, rule = allowed.rule, "allowed"),
+        Decision::Deny(denial) => return Err(ProxyError::Denied(denial)),
+        Decision::Hold(hold) => return Err(ProxyError::ApprovalUnavailable(hold)),
+    }
+    if let (Some(api), Some(aws)) = (api, &facts.aws) {
+        resign(client, config, api, agent, aws, &mut parts, target, read.as_ref()).await?;
+        if read.is_some() {
+            // The hash covered exactly these bytes: forward them, not a stream.
+            body = body::full(read.unwrap_or_default());
+        }
+    }
     drop(current);
     let response = proxy
         .upstream
@@ -69,31 +106,151 @@ pub(super) async fn exchange(
     Ok(response.map(|b| body::boxed(Guarded::new(b, guard))))
 }
 
-/// The `aws` facts of a request to an `aws_api` endpoint, reading up to
-/// 1 MiB of its body first when the facts are in it; and the body to forward.
-async fn aws_facts(
-    policy: &Policy,
-    api: &AwsApi,
-    parts: &http::request::Parts,
+/// Reads the body first where the decision or the signature needs it: the
+/// query protocols carry the operation in it, JSON ones the parameters (when
+/// a rule reads them), and re-signing needs the hash of a body whose request
+/// carries no `x-amz-content-sha256`. Returns the whole body when read, and
+/// the body to forward.
+async fn read_body(
+    aws: bool,
+    reads_params: bool,
+    parts: &Parts,
     target: &Target,
     incoming: Incoming,
-) -> Result<(Result<Option<AwsFacts>, aws_facet::AwsFacetError>, Body), ProxyError> {
+) -> Result<(Option<Bytes>, Body), ProxyError> {
     let method = parts.method.as_str();
-    let (read, body) = if aws_facet::needs_body(target.host(), &parts.headers, method, policy.reads_params()) {
-        let prefix = body::read_prefix(incoming, MAX_PARAMS_BODY)
-            .await
-            .map_err(|e| ProxyError::BadRequest(format!("the request body could not be read: {e}")))?;
-        (prefix.complete.then_some(prefix.bytes), prefix.body)
-    } else {
-        (None, body::boxed(incoming))
+    let for_facts = aws && aws_facet::needs_body(target.host(), &parts.headers, method, reads_params);
+    let for_hash = aws && !parts.headers.contains_key("x-amz-content-sha256") && may_have_body(parts);
+    let limit = match (for_hash, for_facts) {
+        (true, _) => MAX_SIGNED_BODY,
+        (false, true) => MAX_PARAMS_BODY,
+        (false, false) => return Ok((None, body::boxed(incoming))),
     };
-    let request = AwsRequest {
-        method,
-        host: target.host(),
-        path: parts.uri.path(),
-        query: parts.uri.query(),
-        headers: &parts.headers,
-        body: read.as_deref(),
+    let prefix = body::read_prefix(incoming, limit)
+        .await
+        .map_err(|e| ProxyError::BadRequest(format!("the request body could not be read: {e}")))?;
+    if for_hash && !prefix.complete {
+        return Err(ProxyError::BadRequest(format!(
+            "the body is larger than {} MiB and carries no x-amz-content-sha256, so clawgate cannot re-sign it",
+            MAX_SIGNED_BODY >> 20
+        )));
+    }
+    Ok((prefix.complete.then_some(prefix.bytes), prefix.body))
+}
+
+/// Whether the request may have a body (a length over zero, or chunked).
+fn may_have_body(parts: &Parts) -> bool {
+    let length = parts
+        .headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok());
+    parts.headers.contains_key(http::header::TRANSFER_ENCODING) || length.is_some_and(|l| l.trim() != "0")
+}
+
+/// Replaces the agent's signature with one made with credentials for a role
+/// in the target account.
+#[expect(clippy::too_many_arguments, reason = "the pieces of one request, each needed once")]
+async fn resign(
+    client: &Client,
+    config: &Config,
+    api: &AwsApi,
+    agent: &AgentName,
+    aws: &AwsFacts,
+    parts: &mut Parts,
+    target: &Target,
+    body: Option<&Bytes>,
+) -> Result<(), ProxyError> {
+    let signed = signature::parse(&parts.headers, parts.uri.query())
+        .map_err(|e| ProxyError::Denied(Denial::Invalid(e.to_string())))?;
+    if signed.access_key_id.is_none() {
+        // An operation AWS takes unsigned (the facet checked that): nothing to sign.
+        return Ok(());
+    }
+    if signed.presigned {
+        return Err(ProxyError::Unsupported(
+            "presigned (query-signed) requests are not re-signed yet",
+        ));
+    }
+    let payload = match parts.headers.get("x-amz-content-sha256").and_then(|v| v.to_str().ok()) {
+        Some(p) if p.starts_with("STREAMING-AWS4-HMAC-SHA256") => {
+            return Err(ProxyError::Unsupported(
+                "uploads with signed chunks (STREAMING-AWS4-HMAC-SHA256-PAYLOAD) are not re-signed yet; \
+                 send them over HTTPS, where SDKs use unsigned chunks",
+            ));
+        }
+        Some(p) => p.to_string(),
+        None => hex::encode(Sha256::digest(body.map(|b| b.as_ref()).unwrap_or_default())),
     };
-    Ok((aws_facet::extract(&request, api).map(Some), body))
+    let account = aws
+        .strings
+        .get("account")
+        .and_then(|a| AccountId::parse(a).ok())
+        .ok_or_else(|| {
+            ProxyError::Denied(Denial::Invalid(
+                "the request's account is unknown, so no role can be assumed".into(),
+            ))
+        })?;
+    let base = base_credentials(config, api)?;
+    let per_agent = api.per_agent().then(|| agent.to_string());
+    let ask = AssumeRole {
+        account,
+        role: api.role.clone(),
+        region: api.region.clone(),
+        session_name: match &per_agent {
+            Some(name) => format!("clawgate-{name}"),
+            None => "clawgate".to_string(),
+        },
+        duration: api.session_duration,
+        external_id: api.external_id.clone(),
+        policy: api.policy.clone(),
+        source_identity: api.source_identity.then(|| agent.to_string()),
+        tags: if api.session_tags {
+            vec![("agent".to_string(), agent.to_string())]
+        } else {
+            Vec::new()
+        },
+    };
+    let credentials = client
+        .proxy
+        .sessions
+        .credentials(&base, ask, per_agent)
+        .await
+        .map_err(ProxyError::Sts)?;
+    let region = signed
+        .region
+        .as_deref()
+        .or(aws.strings.get("region").map(String::as_str))
+        .unwrap_or(&api.region);
+    let service = signed
+        .service
+        .as_deref()
+        .or(aws.strings.get("service").map(String::as_str))
+        .unwrap_or_default();
+    let signer = Signer {
+        credentials: &credentials,
+        region,
+        service,
+        time: SystemTime::now(),
+    };
+    signer
+        .sign(parts, &target.authority(443), &payload)
+        .map(|_| ())
+        .map_err(|e| ProxyError::Internal(e.to_string()))
+}
+
+/// The endpoint's base key, or why there is none.
+fn base_credentials(config: &Config, api: &AwsApi) -> Result<AwsCredentials, ProxyError> {
+    let name = api.credential.as_deref().ok_or(ProxyError::NoBaseKey(None))?;
+    let key = config
+        .credentials
+        .iter()
+        .find(|c| c.name == name)
+        .and_then(|c| c.key.as_ref())
+        .ok_or_else(|| ProxyError::NoBaseKey(Some(name.to_string())))?;
+    Ok(AwsCredentials {
+        access_key_id: key.access_key_id.clone(),
+        secret_access_key: key.secret_access_key.clone(),
+        session_token: key.session_token.clone(),
+        expires: None,
+    })
 }

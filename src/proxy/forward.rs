@@ -2,6 +2,9 @@
 
 use std::error::Error as StdError;
 
+use bytes::Bytes;
+use http_body_util::{BodyExt, Limited};
+
 use http::header::{self, HeaderMap, HeaderName};
 use http::uri::Scheme;
 use http::{Request, Response, Uri, Version};
@@ -11,9 +14,10 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use rustls::ClientConfig;
 
-use super::body::Body;
+use super::body::{self, Body};
 use super::dial::{DialError, Dialer};
 use super::{ProxyError, Target};
+use crate::aws::sts::{Answer, Transport};
 
 /// How long an unused upstream connection stays in the pool.
 const POOL_IDLE: std::time::Duration = std::time::Duration::from_secs(90);
@@ -123,6 +127,26 @@ fn upstream_error(target: &Target, error: &hyper_util::client::legacy::Error) ->
         reason: reasons.join(": "),
     }
 }
+
+/// STS calls go out through the same client, so `resolve` and `upstream_ca` apply.
+impl Transport for Upstream {
+    fn post<'a>(&'a self, url: String, headers: HeaderMap, body: Bytes) -> Answer<'a> {
+        Box::pin(async move {
+            let mut request = Request::post(url).body(body::full(body)).map_err(|e| e.to_string())?;
+            *request.headers_mut() = headers;
+            let response = self.client.request(request).await.map_err(|e| e.to_string())?;
+            let status = response.status();
+            let answer = Limited::new(response.into_body(), MAX_ANSWER)
+                .collect()
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok((status, answer.to_bytes()))
+        })
+    }
+}
+
+/// The largest answer read from STS.
+const MAX_ANSWER: usize = 1 << 20;
 
 #[cfg(test)]
 mod tests {

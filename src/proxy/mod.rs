@@ -37,6 +37,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::aws::sessions::Sessions;
 use crate::config::Gateway;
 use crate::policy::Policy;
 use crate::tls::{self, LeafCerts, TlsError};
@@ -52,6 +53,8 @@ pub struct Proxy {
     tls: Arc<ServerConfig>,
     dialer: Dialer,
     upstream: Upstream,
+    /// Assumed-role credentials, per account.
+    sessions: Sessions,
     shutdown: CancellationToken,
     tasks: TaskTracker,
 }
@@ -69,10 +72,12 @@ impl Proxy {
         let gateway = policy.config().gateway.clone();
         let dialer = Dialer::new(gateway.resolve.clone(), gateway.limits.connect_timeout);
         let client_tls = tls::client_config(gateway.upstream_roots, gateway.upstream_ca.as_deref())?;
+        let upstream = Upstream::new(dialer.clone(), client_tls);
         Ok(Proxy {
             current: ArcSwap::from_pointee(Current::new(policy)),
             tls: leaves.server_config()?,
-            upstream: Upstream::new(dialer.clone(), client_tls),
+            upstream: upstream.clone(),
+            sessions: Sessions::new(Arc::new(upstream)),
             dialer,
             leaves,
             gateway,

@@ -6,13 +6,11 @@ use crate::aws::AccountId;
 
 fn api(accounts: &[(&str, &str)]) -> AwsApi {
     AwsApi {
-        role: "clawgate-agent".into(),
-        region: "us-east-1".into(),
-        credential: None,
         accounts: accounts
             .iter()
             .map(|(id, name)| (AccountId::parse(id).unwrap(), name.to_string()))
             .collect(),
+        ..AwsApi::default()
     }
 }
 

@@ -1,0 +1,315 @@
+//! STS AssumeRole: short-lived credentials for a role in the target account,
+//! requested with the base key over the same dial path as all upstream traffic.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method, StatusCode};
+use sha2::{Digest, Sha256};
+
+use super::sigv4::Signer;
+use super::{AccountId, AwsCredentials};
+use crate::secret::Secret;
+
+/// What a [`Transport`] returns: the status and the body, or why there is none.
+pub type Answer<'a> = Pin<Box<dyn Future<Output = Result<(StatusCode, Bytes), String>> + Send + 'a>>;
+
+/// How clawgate sends a request upstream: implemented by the proxy's pooled
+/// client (so `resolve` and `upstream_ca` apply), and by fakes in tests.
+pub trait Transport: Send + Sync {
+    /// Sends a POST to `url` and returns the status and the (bounded) body.
+    fn post<'a>(&'a self, url: String, headers: HeaderMap, body: Bytes) -> Answer<'a>;
+}
+
+/// What to ask STS for.
+#[derive(Debug, Clone)]
+pub struct AssumeRole {
+    /// The account whose role is assumed.
+    pub account: AccountId,
+    /// The role's name.
+    pub role: String,
+    /// The region of the STS endpoint (`sts.<region>.amazonaws.com`).
+    pub region: String,
+    /// `RoleSessionName`.
+    pub session_name: String,
+    /// `DurationSeconds`.
+    pub duration: Duration,
+    /// `ExternalId`, if the role requires one.
+    pub external_id: Option<String>,
+    /// An inline session policy (JSON) narrowing what the credentials may do.
+    pub policy: Option<String>,
+    /// `SourceIdentity`, the agent's name, when enabled.
+    pub source_identity: Option<String>,
+    /// Session tags, e.g. `agent = ci-bot`.
+    pub tags: Vec<(String, String)>,
+}
+
+impl AssumeRole {
+    /// `arn:<partition>:iam::<account>:role/<role>`.
+    pub fn role_arn(&self) -> String {
+        let partition = match self.region.as_str() {
+            r if r.starts_with("cn-") => "aws-cn",
+            r if r.starts_with("us-gov-") => "aws-us-gov",
+            _ => "aws",
+        };
+        format!("arn:{partition}:iam::{}:role/{}", self.account, self.role)
+    }
+}
+
+/// Why credentials could not be had. Never carries a secret.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StsError {
+    /// STS could not be reached.
+    #[error("cannot reach STS to assume {role}: {reason}")]
+    Unreachable {
+        /// The role ARN.
+        role: String,
+        /// Why.
+        reason: String,
+    },
+    /// STS refused.
+    #[error("STS refused to let clawgate assume {role}: {code}: {message}")]
+    Refused {
+        /// The role ARN.
+        role: String,
+        /// STS's error code, e.g. `AccessDenied`.
+        code: String,
+        /// STS's message.
+        message: String,
+    },
+    /// STS answered something clawgate could not read.
+    #[error("STS's answer for {role} could not be read: {reason}")]
+    BadAnswer {
+        /// The role ARN.
+        role: String,
+        /// What was wrong.
+        reason: String,
+    },
+    /// The request could not be signed.
+    #[error("cannot sign the AssumeRole request: {0}")]
+    Sign(String),
+}
+
+/// Calls STS AssumeRole with `base`.
+pub async fn assume_role(
+    transport: &dyn Transport,
+    base: &AwsCredentials,
+    ask: &AssumeRole,
+) -> Result<AwsCredentials, StsError> {
+    let role = ask.role_arn();
+    let host = format!("sts.{}.amazonaws.com", ask.region);
+    let body = form_body(ask, &role);
+    let (mut parts, ()) = http::Request::builder()
+        .method(Method::POST)
+        .uri("/")
+        .header(http::header::HOST, host.as_str())
+        .header(
+            http::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded; charset=utf-8",
+        )
+        .body(())
+        .map_err(|e| StsError::Sign(e.to_string()))?
+        .into_parts();
+    let signer = Signer {
+        credentials: base,
+        region: &ask.region,
+        service: "sts",
+        time: SystemTime::now(),
+    };
+    let hash = hex::encode(Sha256::digest(body.as_bytes()));
+    signer
+        .sign(&mut parts, &host, &hash)
+        .map_err(|e| StsError::Sign(e.to_string()))?;
+    if let Ok(length) = HeaderValue::from_str(&body.len().to_string()) {
+        parts.headers.insert(http::header::CONTENT_LENGTH, length);
+    }
+    let (status, answer) = transport
+        .post(format!("https://{host}/"), parts.headers, Bytes::from(body))
+        .await
+        .map_err(|reason| StsError::Unreachable {
+            role: role.clone(),
+            reason,
+        })?;
+    let text = String::from_utf8_lossy(&answer);
+    if !status.is_success() {
+        let scrub = |s: Option<String>| s.unwrap_or_default().replace(base.access_key_id.expose(), "[base key]");
+        return Err(StsError::Refused {
+            role,
+            code: scrub(element(&text, "Code").or_else(|| Some(format!("HTTP {}", status.as_u16())))),
+            message: scrub(element(&text, "Message")),
+        });
+    }
+    let field = |name: &str| {
+        element(&text, name).ok_or_else(|| StsError::BadAnswer {
+            role: role.clone(),
+            reason: format!("no <{name}>"),
+        })
+    };
+    let expires = field("Expiration")?;
+    let expires =
+        time::OffsetDateTime::parse(&expires, &time::format_description::well_known::Rfc3339).map_err(|e| {
+            StsError::BadAnswer {
+                role: role.clone(),
+                reason: format!("Expiration `{expires}`: {e}"),
+            }
+        })?;
+    Ok(AwsCredentials {
+        access_key_id: Secret::new(field("AccessKeyId")?),
+        secret_access_key: Secret::new(field("SecretAccessKey")?),
+        session_token: Some(Secret::new(field("SessionToken")?)),
+        expires: Some(SystemTime::from(expires)),
+    })
+}
+
+/// The AssumeRole form.
+fn form_body(ask: &AssumeRole, role: &str) -> String {
+    let mut fields = vec![
+        ("Action".to_string(), "AssumeRole".to_string()),
+        ("Version".to_string(), "2011-06-15".to_string()),
+        ("RoleArn".to_string(), role.to_string()),
+        ("RoleSessionName".to_string(), ask.session_name.clone()),
+        ("DurationSeconds".to_string(), ask.duration.as_secs().to_string()),
+    ];
+    let optional = [
+        ("ExternalId", &ask.external_id),
+        ("Policy", &ask.policy),
+        ("SourceIdentity", &ask.source_identity),
+    ];
+    for (name, value) in optional {
+        if let Some(value) = value {
+            fields.push((name.to_string(), value.clone()));
+        }
+    }
+    for (i, (key, value)) in ask.tags.iter().enumerate() {
+        fields.push((format!("Tags.member.{}.Key", i + 1), key.clone()));
+        fields.push((format!("Tags.member.{}.Value", i + 1), value.clone()));
+    }
+    fields
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// Form-encodes a value (RFC 3986 unreserved characters kept).
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The text of the first `<name>…</name>` in an XML answer, unescaped.
+/// STS answers are small and flat; a leaf's text is all that is read.
+fn element(xml: &str, name: &str) -> Option<String> {
+    let start = xml.find(&format!("<{name}>"))? + name.len() + 2;
+    let end = start + xml[start..].find(&format!("</{name}>"))?;
+    Some(
+        xml[start..end]
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&apos;", "'")
+            .replace("&amp;", "&"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+
+    struct Fake {
+        status: StatusCode,
+        answer: &'static str,
+        seen: Mutex<Vec<String>>,
+    }
+
+    impl Transport for Fake {
+        fn post<'a>(&'a self, url: String, headers: HeaderMap, body: Bytes) -> Answer<'a> {
+            let auth = headers
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_string();
+            self.seen
+                .lock()
+                .unwrap()
+                .push(format!("{url} {auth} {}", String::from_utf8_lossy(&body)));
+            Box::pin(async move { Ok((self.status, Bytes::from_static(self.answer.as_bytes()))) })
+        }
+    }
+
+    fn base() -> AwsCredentials {
+        AwsCredentials {
+            access_key_id: Secret::new("AKIABASEKEY".into()),
+            secret_access_key: Secret::new("basesecret".into()),
+            session_token: None,
+            expires: None,
+        }
+    }
+
+    fn ask() -> AssumeRole {
+        AssumeRole {
+            account: AccountId::parse("111111111111").unwrap(),
+            role: "clawgate-agent".into(),
+            region: "eu-west-1".into(),
+            session_name: "clawgate-ci-bot".into(),
+            duration: Duration::from_secs(3600),
+            external_id: Some("ext 1".into()),
+            policy: None,
+            source_identity: Some("ci-bot".into()),
+            tags: vec![("agent".into(), "ci-bot".into())],
+        }
+    }
+
+    #[tokio::test]
+    async fn reads_the_credentials_and_sends_a_signed_regional_request() {
+        let fake = Fake {
+            status: StatusCode::OK,
+            answer: "<AssumeRoleResponse><AssumeRoleResult><Credentials><AccessKeyId>ASIATEMP</AccessKeyId>\
+                     <SecretAccessKey>tempsecret</SecretAccessKey><SessionToken>tok&amp;en</SessionToken>\
+                     <Expiration>2030-01-01T00:00:00Z</Expiration></Credentials></AssumeRoleResult></AssumeRoleResponse>",
+            seen: Mutex::new(Vec::new()),
+        };
+        let credentials = assume_role(&fake, &base(), &ask()).await.unwrap();
+        assert_eq!(credentials.access_key_id.expose(), "ASIATEMP");
+        assert_eq!(credentials.session_token.as_ref().unwrap().expose(), "tok&en");
+        let seen = fake.seen.lock().unwrap()[0].clone();
+        assert!(
+            seen.starts_with("https://sts.eu-west-1.amazonaws.com/ AWS4-HMAC-SHA256 Credential=AKIABASEKEY/"),
+            "{seen}"
+        );
+        assert!(seen.contains("/eu-west-1/sts/aws4_request"), "{seen}");
+        assert!(
+            seen.contains("RoleArn=arn%3Aaws%3Aiam%3A%3A111111111111%3Arole%2Fclawgate-agent"),
+            "{seen}"
+        );
+        assert!(
+            seen.contains(
+                "ExternalId=ext%201&SourceIdentity=ci-bot&Tags.member.1.Key=agent&Tags.member.1.Value=ci-bot"
+            ),
+            "{seen}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refusal_names_the_role_and_code_and_never_the_key() {
+        let fake = Fake {
+            status: StatusCode::FORBIDDEN,
+            answer: "<ErrorResponse><Error><Code>AccessDenied</Code><Message>User AKIABASEKEY is not authorized</Message></Error></ErrorResponse>",
+            seen: Mutex::new(Vec::new()),
+        };
+        let error = assume_role(&fake, &base(), &ask()).await.unwrap_err().to_string();
+        assert_eq!(
+            error,
+            "STS refused to let clawgate assume arn:aws:iam::111111111111:role/clawgate-agent: AccessDenied: \
+             User [base key] is not authorized"
+        );
+    }
+}
