@@ -32,12 +32,7 @@ fn check(case: &Value) -> Option<String> {
     } else {
         text.as_bytes().to_vec()
     };
-    let api = AwsApi {
-        role: "clawgate-agent".into(),
-        region: "us-east-1".into(),
-        credential: None,
-        accounts: Vec::new(),
-    };
+    let api = AwsApi::default();
     let aws_request = AwsRequest {
         method: request["method"].as_str().unwrap(),
         host: &host,

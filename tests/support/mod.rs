@@ -10,5 +10,6 @@
 
 pub mod agent;
 pub mod gateway;
+pub mod moto;
 pub mod test_ca;
 pub mod upstream;

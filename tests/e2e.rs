@@ -1,0 +1,244 @@
+//! End to end, as an agent meets clawgate: the real AWS CLI and boto3 with
+//! placeholder keys, through the real clawgate binary, against moto over
+//! HTTPS with signature checking on. clawgate assumes a role in each member
+//! account with the base key and re-signs every request.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests stop at the first failure"
+)]
+
+mod support;
+
+use std::path::Path;
+
+use support::gateway::{Gateway, cli};
+use support::moto::{AgentEnv, Moto};
+
+/// clawgate in front of `moto`, with the base key in files next to the rules.
+fn gateway_for(moto: &Moto) -> Gateway {
+    let rules = format!(
+        r#"
+gateway {{
+  upstream_ca = "{ca}"
+  resolve     = {{ "*.amazonaws.com" = "127.0.0.1:{port}" }}
+}}
+credential "aws_account" "base" {{
+  access_key_id     = file("base-key-id")
+  secret_access_key = file("base-secret")
+}}
+endpoint "aws_api" "org" {{
+  hosts      = ["*.amazonaws.com"]
+  role       = "clawgate-agent"
+  region     = "us-east-1"
+  credential = aws_account.base
+  accounts   = ["111111111111=prod", "222222222222=readonly"]
+}}
+rule "no bucket deletes" {{
+  priority = 10
+  match    = aws.action == "DeleteBucket"
+  action   = "deny"
+  reason   = "buckets are kept"
+}}
+rule "everything else" {{
+  match  = true
+  action = "allow"
+}}
+"#,
+        ca = moto.ca.display(),
+        port = moto.port,
+    );
+    let (id, secret) = (moto.base_key_id.clone(), moto.base_secret.clone());
+    Gateway::start_with(&rules, move |dir| {
+        std::fs::write(dir.join("base-key-id"), &id).unwrap();
+        std::fs::write(dir.join("base-secret"), &secret).unwrap();
+    })
+}
+
+/// The agent's environment, its profiles written by `clawgate profiles`.
+fn agent_for(gateway: &Gateway) -> AgentEnv {
+    let ca_dir = gateway.ca_pem.parent().unwrap().to_str().unwrap();
+    let rules = gateway.rules.to_str().unwrap();
+    let (ok, profiles, err) = cli(&["profiles", "--rules", rules, "--ca-dir", ca_dir]);
+    assert!(ok, "{err}");
+    AgentEnv::new(&gateway.proxy_url(), &gateway.ca_pem, &profiles)
+}
+
+#[test]
+fn the_aws_cli_and_boto3_work_through_clawgate_with_placeholder_keys() {
+    let moto = Moto::start();
+    let gateway = gateway_for(&moto);
+    let agent = agent_for(&gateway);
+
+    // Each profile reaches its own account, through an assumed role.
+    for (profile, account) in [("prod", "111111111111"), ("readonly", "222222222222")] {
+        let out = agent.aws_ok(&["sts", "get-caller-identity", "--profile", profile, "--output", "json"]);
+        let identity: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(identity["Account"], account, "{out}");
+        assert!(
+            identity["Arn"]
+                .as_str()
+                .unwrap()
+                .contains(":assumed-role/clawgate-agent/"),
+            "{out}"
+        );
+    }
+
+    // S3: a bucket, 100 MiB up and down byte for byte, awkward keys.
+    let work = tempfile::tempdir().unwrap();
+    agent.aws_ok(&["s3", "mb", "s3://clawgate-e2e", "--profile", "prod"]);
+    let big = work.path().join("big.bin");
+    let content: Vec<u8> = (0..100u32 << 20)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    std::fs::write(&big, &content).unwrap();
+    agent.aws_ok(&[
+        "s3",
+        "cp",
+        big.to_str().unwrap(),
+        "s3://clawgate-e2e/big.bin",
+        "--profile",
+        "prod",
+    ]);
+    let back = work.path().join("back.bin");
+    agent.aws_ok(&[
+        "s3",
+        "cp",
+        "s3://clawgate-e2e/big.bin",
+        back.to_str().unwrap(),
+        "--profile",
+        "prod",
+    ]);
+    assert!(std::fs::read(&back).unwrap() == content, "100 MiB came back different");
+    drop(content);
+    let peak = gateway.peak_memory();
+    assert!(peak < 100 << 20, "clawgate's peak memory was {} MiB", peak >> 20);
+    let awkward = "dir with space/ünï+cödé=~.txt";
+    let small = work.path().join("small.txt");
+    std::fs::write(&small, "awkward key\n").unwrap();
+    agent.aws_ok(&[
+        "s3",
+        "cp",
+        small.to_str().unwrap(),
+        &format!("s3://clawgate-e2e/{awkward}"),
+        "--profile",
+        "prod",
+    ]);
+    let listing = agent.aws_ok(&["s3", "ls", "s3://clawgate-e2e/", "--recursive", "--profile", "prod"]);
+    assert!(listing.contains(awkward) && listing.contains("big.bin"), "{listing}");
+    let fetched = work.path().join("fetched.txt");
+    agent.aws_ok(&[
+        "s3",
+        "cp",
+        &format!("s3://clawgate-e2e/{awkward}"),
+        fetched.to_str().unwrap(),
+        "--profile",
+        "prod",
+    ]);
+    assert_eq!(std::fs::read_to_string(&fetched).unwrap(), "awkward key\n");
+
+    // DynamoDB.
+    agent.aws_ok(&[
+        "dynamodb",
+        "create-table",
+        "--table-name",
+        "orders",
+        "--profile",
+        "prod",
+        "--attribute-definitions",
+        "AttributeName=id,AttributeType=S",
+        "--key-schema",
+        "AttributeName=id,KeyType=HASH",
+        "--billing-mode",
+        "PAY_PER_REQUEST",
+    ]);
+    agent.aws_ok(&[
+        "dynamodb",
+        "put-item",
+        "--table-name",
+        "orders",
+        "--item",
+        r#"{"id": {"S": "cli"}}"#,
+        "--profile",
+        "prod",
+    ]);
+    let scan = agent.aws_ok(&["dynamodb", "scan", "--table-name", "orders", "--profile", "prod"]);
+    assert!(scan.contains("\"cli\""), "{scan}");
+
+    // boto3, the same kinds of calls.
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/agent.py");
+    let boto3 = agent.run(
+        "python",
+        &[script.to_str().unwrap(), "roundtrip", "clawgate-boto3", "orders"],
+    );
+    assert!(
+        boto3.status.success(),
+        "boto3: {}",
+        String::from_utf8_lossy(&boto3.stderr)
+    );
+
+    // The role's own limits hold: the read-only account cannot make buckets (moto says so).
+    let denied = agent.aws_err(&["s3", "mb", "s3://clawgate-e2e-denied", "--profile", "readonly"]);
+    assert!(denied.contains("AccessDenied"), "{denied}");
+    // A rule's denial names the rule, in the shape the CLI prints.
+    let rule = agent.aws_err(&["s3", "rb", "s3://clawgate-e2e", "--profile", "prod"]);
+    assert!(
+        rule.contains("AccessDenied") && rule.contains("denied by rule 'no bucket deletes': buckets are kept"),
+        "{rule}"
+    );
+    // An account the endpoint does not list is refused by clawgate.
+    let unlisted = agent.aws_err(&["sts", "get-caller-identity", "--profile", "unlisted"]);
+    assert!(
+        unlisted.contains("account 333333333333 is not one of this endpoint's accounts"),
+        "{unlisted}"
+    );
+
+    // No secret reached the agent or the log.
+    let transcript = agent.transcript.lock().unwrap().clone();
+    let log = gateway.log();
+    for (what, text) in [("agent output", &transcript), ("clawgate log", &log)] {
+        assert!(
+            !text.contains(&moto.base_secret),
+            "the base secret leaked into the {what}"
+        );
+        assert!(
+            !text.contains(&moto.base_key_id),
+            "the base key id leaked into the {what}"
+        );
+        assert!(!has_temporary_key(text), "an assumed-role key leaked into the {what}");
+        assert!(
+            !text.contains("FQoGZXIvYXdzE"),
+            "a session token leaked into the {what}"
+        );
+    }
+}
+
+#[test]
+fn fifty_concurrent_calls_on_a_cold_cache_assume_each_role_once() {
+    let moto = Moto::start();
+    let gateway = gateway_for(&moto);
+    let agent = agent_for(&gateway);
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/agent.py");
+    let burst = agent.run("python", &[script.to_str().unwrap(), "identity-burst", "50"]);
+    assert!(burst.status.success(), "{}", String::from_utf8_lossy(&burst.stderr));
+    assert_eq!(
+        String::from_utf8_lossy(&burst.stdout).trim(),
+        r#"["111111111111", "222222222222"]"#
+    );
+    let calls = gateway.log().matches("assuming role").count();
+    assert_eq!(calls, 2, "one AssumeRole per account:\n{}", gateway.log());
+}
+
+/// Whether `text` holds something shaped like a temporary access key id.
+fn has_temporary_key(text: &str) -> bool {
+    text.match_indices("ASIA").any(|(i, _)| {
+        let rest = &text[i + 4..];
+        rest.len() >= 16
+            && rest
+                .bytes()
+                .take(16)
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+    })
+}
