@@ -17,8 +17,17 @@ use std::path::Path;
 use support::gateway::{Gateway, cli};
 use support::moto::{AgentEnv, Moto};
 
+/// How the base key reaches clawgate.
+#[derive(Clone, Copy)]
+enum BaseKey {
+    /// `file("…")` for each part, inline in the rule file.
+    Inline,
+    /// An AWS credentials file, re-read whenever a role is assumed.
+    CredentialsFile,
+}
+
 /// clawgate in front of `moto`, with the base key in files next to the rules.
-fn gateway_for(moto: &Moto) -> Gateway {
+fn gateway_for(moto: &Moto, base: BaseKey) -> Gateway {
     let rules = format!(
         r#"
 gateway {{
@@ -26,8 +35,7 @@ gateway {{
   resolve     = {{ "*.amazonaws.com" = "127.0.0.1:{port}" }}
 }}
 credential "aws_account" "base" {{
-  access_key_id     = file("base-key-id")
-  secret_access_key = file("base-secret")
+  {credential}
 }}
 endpoint "aws_api" "org" {{
   hosts      = ["*.amazonaws.com"]
@@ -49,11 +57,19 @@ rule "everything else" {{
 "#,
         ca = moto.ca.display(),
         port = moto.port,
+        credential = match base {
+            BaseKey::Inline => "access_key_id = file(\"base-key-id\")\n  secret_access_key = file(\"base-secret\")",
+            BaseKey::CredentialsFile => "credentials_file = \"aws-credentials\"\n  profile = \"clawgate\"",
+        },
     );
     let (id, secret) = (moto.base_key_id.clone(), moto.base_secret.clone());
     Gateway::start_with(&rules, move |dir| {
         std::fs::write(dir.join("base-key-id"), &id).unwrap();
         std::fs::write(dir.join("base-secret"), &secret).unwrap();
+        let ini = format!(
+            "[default]\naws_access_key_id = wrong\n\n[clawgate]\naws_access_key_id = {id}\naws_secret_access_key = {secret}\n"
+        );
+        std::fs::write(dir.join("aws-credentials"), ini).unwrap();
     })
 }
 
@@ -69,7 +85,7 @@ fn agent_for(gateway: &Gateway) -> AgentEnv {
 #[test]
 fn the_aws_cli_and_boto3_work_through_clawgate_with_placeholder_keys() {
     let moto = Moto::start();
-    let gateway = gateway_for(&moto);
+    let gateway = gateway_for(&moto, BaseKey::Inline);
     let agent = agent_for(&gateway);
 
     // Each profile reaches its own account, through an assumed role.
@@ -218,7 +234,8 @@ fn the_aws_cli_and_boto3_work_through_clawgate_with_placeholder_keys() {
 #[test]
 fn fifty_concurrent_calls_on_a_cold_cache_assume_each_role_once() {
     let moto = Moto::start();
-    let gateway = gateway_for(&moto);
+    // This one reads the base key from an AWS credentials file.
+    let gateway = gateway_for(&moto, BaseKey::CredentialsFile);
     let agent = agent_for(&gateway);
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/agent.py");
     let burst = agent.run("python", &[script.to_str().unwrap(), "identity-burst", "50"]);

@@ -2,6 +2,7 @@
 //! service models; STS and SigV4 re-signing come later.
 
 mod account;
+pub mod base;
 mod credentials;
 pub mod models;
 pub mod profiles;

@@ -10,10 +10,27 @@ use crate::secret::Secret;
 pub struct Credential {
     /// The credential's name: `credential "aws_account" "base"` is `base`.
     pub name: String,
-    /// The key, when the rule file gives one; `None` means it is entered at
-    /// run time (dashboard or admin API), and until then requests that need
-    /// it fail closed.
-    pub key: Option<AwsKey>,
+    /// Where the key comes from.
+    pub source: KeySource,
+}
+
+/// Where a base key comes from.
+#[derive(Debug, Clone)]
+pub enum KeySource {
+    /// Written in the rule file (literally, `env("…")` or `file("…")`).
+    Inline(AwsKey),
+    /// An AWS credentials file (ini, a `profile` section) or a JSON file
+    /// (`AccessKeyId`, `SecretAccessKey`, `SessionToken`), read afresh each
+    /// time a role is assumed, so a rotated key needs no restart.
+    File {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The ini section to read.
+        profile: String,
+    },
+    /// Entered at run time (dashboard or admin API); until then requests
+    /// that need it fail closed.
+    Runtime,
 }
 
 /// An AWS access key.
@@ -27,7 +44,7 @@ pub struct AwsKey {
     pub session_token: Option<Secret>,
 }
 
-const SETTINGS: &str = "access_key_id, secret_access_key, session_token";
+const SETTINGS: &str = "access_key_id, secret_access_key, session_token, credentials_file, profile";
 
 /// Reads every `credential` block.
 pub(super) fn read_all(blocks: &Blocks<'_>, env: &dyn Environment, errors: &mut Vec<ConfigError>) -> Vec<Credential> {
@@ -63,11 +80,27 @@ pub(super) fn read_all(blocks: &Blocks<'_>, env: &dyn Environment, errors: &mut 
         let id = s.secret("access_key_id", env, errors);
         let secret = s.secret("secret_access_key", env, errors);
         let session_token = s.secret("session_token", env, errors);
-        let key = id.zip(secret).map(|(access_key_id, secret_access_key)| AwsKey {
+        let inline = id.zip(secret).map(|(access_key_id, secret_access_key)| AwsKey {
             access_key_id,
             secret_access_key,
             session_token,
         });
+        let file = s.parsed("credentials_file", errors, |t| Ok(item.source_dir().join(t)));
+        let profile = s
+            .parsed("profile", errors, |t| Ok(t.to_string()))
+            .unwrap_or_else(|| "default".to_string());
+        let source = match (inline, file) {
+            (Some(_), Some(_)) => {
+                errors.extend(
+                    s.get("credentials_file")
+                        .map(|a| s.invalid(a, "give the key inline or in a credentials file, not both")),
+                );
+                KeySource::Runtime
+            }
+            (Some(key), None) => KeySource::Inline(key),
+            (None, Some(path)) => KeySource::File { path, profile },
+            (None, None) => KeySource::Runtime,
+        };
         if let Some((_, first)) = credentials.iter().find(|(c, _)| c.name == *name) {
             errors.push(ConfigError::Duplicate {
                 at,
@@ -79,7 +112,7 @@ pub(super) fn read_all(blocks: &Blocks<'_>, env: &dyn Environment, errors: &mut 
         credentials.push((
             Credential {
                 name: name.to_string(),
-                key,
+                source,
             },
             at,
         ));

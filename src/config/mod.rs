@@ -22,7 +22,7 @@ mod unquoted;
 mod values;
 
 pub use agent::{AddAgentError, AddedAgent, AgentConfig, AgentName, Token, TokenHash, add_agent};
-pub use credential::{AwsKey, Credential};
+pub use credential::{AwsKey, Credential, KeySource};
 pub use duration::parse_duration;
 pub use endpoint::{AwsApi, Endpoint, EndpointKind};
 pub use environment::{Environment, ProcessEnvironment};

@@ -92,7 +92,7 @@ rule "mutations need approval" {
         "{notices:?}"
     );
     assert!(
-        policy.config().credentials[0].key.is_none(),
+        matches!(policy.config().credentials[0].source, crate::config::KeySource::Runtime),
         "no sources: the key is entered later"
     );
     assert!(matches!(decide(&policy, &aws(&[("action", "ListBuckets")])), Decision::Allow(m) if m.rule == "reads ok"));
@@ -268,7 +268,9 @@ fn secrets_come_from_the_given_environment() {
         "{ENDPOINT}credential \"aws_account\" \"base\" {{\n  access_key_id = env(\"ID\")\n  secret_access_key = env(\"SECRET\")\n}}\n"
     );
     let policy = load_with(&[("rules.hcl", &text)], &[("ID", "AKIAEXAMPLE"), ("SECRET", "shh")]).unwrap();
-    let key = policy.config().credentials[0].key.as_ref().unwrap();
+    let crate::config::KeySource::Inline(key) = &policy.config().credentials[0].source else {
+        panic!("inline key")
+    };
     assert_eq!(
         (key.access_key_id.expose(), key.secret_access_key.expose()),
         ("AKIAEXAMPLE", "shh")

@@ -62,8 +62,7 @@ pub enum ProxyError {
     ApprovalUnavailable(Hold),
     /// The endpoint has no base key to assume roles with.
     #[error("{}", match .0 {
-        Some(name) => format!("the base credential `aws_account.{name}` has no key yet; set it in the rule file \
-                               (env(\"…\")) or through the admin API"),
+        Some(why) => why.clone(),
         None => "this aws_api endpoint names no `credential`, so clawgate has no key to assume roles with".to_string(),
     })]
     NoBaseKey(Option<String>),

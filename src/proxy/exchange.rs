@@ -241,16 +241,10 @@ async fn resign(
 /// The endpoint's base key, or why there is none.
 fn base_credentials(config: &Config, api: &AwsApi) -> Result<AwsCredentials, ProxyError> {
     let name = api.credential.as_deref().ok_or(ProxyError::NoBaseKey(None))?;
-    let key = config
+    let credential = config
         .credentials
         .iter()
         .find(|c| c.name == name)
-        .and_then(|c| c.key.as_ref())
-        .ok_or_else(|| ProxyError::NoBaseKey(Some(name.to_string())))?;
-    Ok(AwsCredentials {
-        access_key_id: key.access_key_id.clone(),
-        secret_access_key: key.secret_access_key.clone(),
-        session_token: key.session_token.clone(),
-        expires: None,
-    })
+        .ok_or(ProxyError::NoBaseKey(None))?;
+    crate::aws::base::load(credential).map_err(|e| ProxyError::NoBaseKey(Some(e.to_string())))
 }
