@@ -10,7 +10,7 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{Config, ConfigErrors};
+use crate::config::{Config, ConfigErrors, KeySource};
 use crate::policy::Policy;
 use crate::proxy::Proxy;
 use crate::tls::{CertificateAuthority, LeafCerts, TlsError};
@@ -106,8 +106,18 @@ fn load(options: &Options) -> Result<Policy, ConfigErrors> {
 }
 
 fn log_notices(policy: &Policy) {
-    for notice in &policy.config().notices {
+    let config = policy.config();
+    for notice in &config.notices {
         tracing::info!("{notice}");
+    }
+    for credential in &config.credentials {
+        if matches!(credential.source, KeySource::Runtime) {
+            tracing::warn!(
+                "credential aws_account.{} has no key yet: AWS requests that need it are refused until one is set \
+                 (access_key_id/secret_access_key or credentials_file in the rule file)",
+                credential.name
+            );
+        }
     }
 }
 
