@@ -40,30 +40,37 @@ pub fn parse_query(query: &str) -> BTreeMap<String, Vec<String>> {
     let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        map.entry(decode(key)).or_default().push(decode(value));
+        map.entry(percent_decode(key, Plus::Space))
+            .or_default()
+            .push(percent_decode(value, Plus::Space));
     }
     map
 }
 
-/// Decodes `%XX` escapes and `+` as a space.
-fn decode(text: &str) -> String {
+/// What a `+` means in the text being decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Plus {
+    /// A space, as in query strings and forms.
+    Space,
+    /// A plus, as in paths and credentials.
+    Literal,
+}
+
+/// Decodes `%XX` escapes (and `+` as `plus` says); invalid escapes stay as written.
+pub fn percent_decode(text: &str, plus: Plus) -> String {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
-                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                    Some(byte) => {
-                        out.push(byte);
-                        i += 2;
-                    }
-                    None => out.push(b'%'),
-                }
+        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+                continue;
             }
-            b => out.push(b),
+            (b'+', _) if plus == Plus::Space => out.push(b' '),
+            (b, _) => out.push(b),
         }
         i += 1;
     }

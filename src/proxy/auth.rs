@@ -11,6 +11,7 @@ use subtle::ConstantTimeEq;
 
 use super::ProxyError;
 use crate::config::{AgentConfig, AgentName, TokenHash};
+use crate::facet::{Plus, percent_decode};
 
 /// The agents that may use the proxy.
 #[derive(Debug)]
@@ -74,28 +75,10 @@ fn basic_credentials(header: &[u8]) -> Option<(String, String)> {
     }
     let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
     let (user, password) = decoded.split_once(':')?;
-    Some((percent_decode(user), percent_decode(password)))
-}
-
-/// Undoes the percent-encoding some clients leave in credentials taken from a URL.
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
-        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
-            (b'%', Some(byte)) => {
-                out.push(byte);
-                i += 3;
-            }
-            (byte, _) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    Some((
+        percent_decode(user, Plus::Literal),
+        percent_decode(password, Plus::Literal),
+    ))
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use super::{Resolved, form_params};
 use crate::aws::{AccountId, Protocol, Service};
+use crate::facet::{Plus, percent_decode};
 
 /// `<prefix>:<Operation>` with IAM's own names where they differ: S3's
 /// bucket-level and multipart names, Lambda's `InvokeFunction`, CloudWatch's
@@ -41,7 +42,12 @@ pub fn iam_action(service: &Service, operation: &str, method: &str) -> String {
 
 /// S3's bucket and key from the URI labels, percent-decoded.
 pub fn bucket_and_key(labels: &[(String, String)]) -> (Option<String>, Option<String>) {
-    let get = |name: &str| labels.iter().find(|(k, _)| k == name).map(|(_, v)| percent_decode(v));
+    let get = |name: &str| {
+        labels
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| percent_decode(v, Plus::Literal))
+    };
     (get("Bucket"), get("Key"))
 }
 
@@ -120,7 +126,10 @@ pub fn params(
             };
             map.extend(body_members.into_iter().flatten());
             for (name, value) in &resolved.labels {
-                map.insert(name.clone(), serde_json::Value::String(percent_decode(value)));
+                map.insert(
+                    name.clone(),
+                    serde_json::Value::String(percent_decode(value, Plus::Literal)),
+                );
             }
             Some(map)
         }
@@ -136,25 +145,4 @@ fn json_object(body: &[u8]) -> Option<serde_json::Map<String, serde_json::Value>
         serde_json::Value::Object(map) => Some(map),
         _ => None,
     }
-}
-
-/// Decodes `%XX` escapes (not `+`: in paths it is a plus).
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
-        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
-            (b'%', Some(b)) => {
-                out.push(b);
-                i += 3;
-            }
-            (b, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
