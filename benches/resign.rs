@@ -6,7 +6,7 @@
 use std::time::SystemTime;
 
 use clawgate::aws::AwsCredentials;
-use clawgate::aws::sigv4::Signer;
+use clawgate::aws::sigv4::{Placement, Signer};
 use clawgate::secret::Secret;
 use criterion::{Criterion, criterion_group, criterion_main};
 
@@ -41,7 +41,11 @@ fn resign(c: &mut Criterion) {
             || parts.clone(),
             |mut parts| {
                 signer
-                    .sign(&mut parts, "reports.s3.us-east-1.amazonaws.com", "UNSIGNED-PAYLOAD")
+                    .sign(
+                        &mut parts,
+                        "reports.s3.us-east-1.amazonaws.com",
+                        Placement::Headers("UNSIGNED-PAYLOAD".into()),
+                    )
                     .expect("signed")
             },
             criterion::BatchSize::SmallInput,

@@ -2,11 +2,11 @@
 //! signed again, with real credentials, over what the agent signed.
 
 use std::collections::HashSet;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use aws_sigv4::http_request::{
-    PayloadChecksumKind, PercentEncodingMode, SessionTokenMode, SignableBody, SignableRequest, SigningSettings,
-    UriPathNormalizationMode, sign,
+    PayloadChecksumKind, PercentEncodingMode, SessionTokenMode, SignableBody, SignableRequest, SignatureLocation,
+    SigningSettings, UriPathNormalizationMode, sign,
 };
 use aws_sigv4::sign::v4;
 use http::request::Parts;
@@ -33,18 +33,39 @@ pub struct Signer<'a> {
 #[error("cannot sign the request: {0}")]
 pub struct SignError(String);
 
+/// Where the signature goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Placement {
+    /// In the `Authorization` header, over a payload with this hash (the
+    /// agent's `x-amz-content-sha256`, or the body's hash).
+    Headers(String),
+    /// In the query string (a presigned URL), valid for this long.
+    Query(Duration),
+}
+
+/// Query parameters of a presigned URL's signature, replaced by clawgate's.
+const SIGNATURE_PARAMS: [&str; 7] = [
+    "X-Amz-Algorithm",
+    "X-Amz-Credential",
+    "X-Amz-Date",
+    "X-Amz-Expires",
+    "X-Amz-SignedHeaders",
+    "X-Amz-Signature",
+    "X-Amz-Security-Token",
+];
+
 impl Signer<'_> {
     /// Re-signs `parts` for `authority` (the host the request goes to): the
-    /// agent's signature headers are dropped; the headers it signed (from its
-    /// `SignedHeaders`), `host` and every `x-amz-*` header are signed, with
-    /// `payload_hash` as the payload's hash (the agent's
-    /// `x-amz-content-sha256`, or the body's hash). S3 gets single
-    /// percent-encoding and no path normalisation. Returns the signature.
-    pub fn sign(&self, parts: &mut Parts, authority: &str, payload_hash: &str) -> Result<String, SignError> {
+    /// agent's signature (headers or query parameters) is dropped; the
+    /// headers it signed, `host` and every `x-amz-*` header are signed. S3
+    /// gets single percent-encoding and no path normalisation. Returns the
+    /// signature.
+    pub fn sign(&self, parts: &mut Parts, authority: &str, placement: Placement) -> Result<String, SignError> {
         let agent_signed = signed_headers(parts);
         for name in SIGNATURE_HEADERS {
             parts.headers.remove(name);
         }
+        let query = strip_signature_params(parts.uri.query());
         let s3 = self.service == "s3";
         let mut settings = SigningSettings::default();
         settings.percent_encoding_mode = if s3 {
@@ -59,6 +80,14 @@ impl Signer<'_> {
         };
         settings.payload_checksum_kind = PayloadChecksumKind::NoHeader;
         settings.session_token_mode = SessionTokenMode::Include;
+        let body = match &placement {
+            Placement::Headers(hash) => SignableBody::Precomputed(hash.clone()),
+            Placement::Query(expires) => {
+                settings.signature_location = SignatureLocation::QueryParams;
+                settings.expires_in = Some(*expires);
+                SignableBody::UnsignedPayload
+            }
+        };
         let host = parts
             .headers
             .get(http::header::HOST)
@@ -75,8 +104,10 @@ impl Signer<'_> {
                 to_sign.push((name, value));
             }
         }
-        let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-        let uri = format!("https://{host}{path}");
+        let path_and_query = match &query {
+            Some(q) => format!("{}?{q}", parts.uri.path()),
+            None => parts.uri.path().to_string(),
+        };
         let identity = self.credentials.identity();
         let params = v4::SigningParams::builder()
             .identity(&identity)
@@ -87,25 +118,64 @@ impl Signer<'_> {
             .build()
             .map_err(|e| SignError(e.to_string()))?
             .into();
-        let body = SignableBody::Precomputed(payload_hash.to_string());
+        let uri = format!("https://{host}{path_and_query}");
         let signable = SignableRequest::new(parts.method.as_str(), uri, to_sign.into_iter(), body)
             .map_err(|e| SignError(e.to_string()))?;
         let (instructions, signature) = sign(signable, &params)
             .map_err(|e| SignError(e.to_string()))?
             .into_parts();
-        let (headers, _) = instructions.into_parts();
+        let (headers, query_params) = instructions.into_parts();
         for header in headers {
             let value = http::HeaderValue::from_str(header.value()).map_err(|e| SignError(e.to_string()))?;
             parts
                 .headers
                 .insert(http::HeaderName::from_static(header.name()), value);
         }
+        if matches!(placement, Placement::Query(_)) {
+            let added = query_params
+                .iter()
+                .map(|(k, v)| format!("{}={}", uri_encode(k), uri_encode(v)));
+            let full: Vec<String> = query.into_iter().chain(added).collect();
+            let new = format!("{}?{}", parts.uri.path(), full.join("&"));
+            parts.uri = new
+                .parse()
+                .map_err(|e: http::uri::InvalidUri| SignError(e.to_string()))?;
+        }
         Ok(signature)
     }
 }
 
-/// The header names the agent's signature covered (`SignedHeaders=a;b;c`).
+/// The query string without a presigned URL's signature parameters, as written.
+fn strip_signature_params(query: Option<&str>) -> Option<String> {
+    let kept: Vec<&str> = query
+        .unwrap_or("")
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .filter(|pair| {
+            let name = pair.split('=').next().unwrap_or("");
+            !SIGNATURE_PARAMS.iter().any(|p| p.eq_ignore_ascii_case(name))
+        })
+        .collect();
+    (!kept.is_empty()).then(|| kept.join("&"))
+}
+
+/// Percent-encodes all but RFC 3986's unreserved characters, as SigV4 does.
+pub fn uri_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The header names the agent's signature covered (`SignedHeaders=a;b;c` in
+/// its `Authorization`, or `X-Amz-SignedHeaders` in a presigned URL).
 fn signed_headers(parts: &Parts) -> HashSet<String> {
+    let presigned = crate::facet::parse_query(parts.uri.query().unwrap_or(""));
+    if let Some(list) = presigned.get("X-Amz-SignedHeaders").and_then(|v| v.first()) {
+        return list.split(';').map(str::to_ascii_lowercase).collect();
+    }
     let authorization = parts
         .headers
         .get(http::header::AUTHORIZATION)
@@ -151,7 +221,9 @@ mod tests {
             .body(())
             .unwrap()
             .into_parts();
-        signer.sign(&mut parts, "bucket.s3.amazonaws.com", EMPTY).unwrap();
+        signer
+            .sign(&mut parts, "bucket.s3.amazonaws.com", Placement::Headers(EMPTY.into()))
+            .unwrap();
         let authorization = parts.headers["authorization"].to_str().unwrap();
         assert_eq!(
             authorization,
@@ -162,5 +234,45 @@ mod tests {
         assert_eq!(parts.headers["x-amz-security-token"], "REALTOKEN");
         assert_eq!(parts.headers["user-agent"], "aws-cli", "unsigned headers stay");
         assert!(!authorization.contains("AKIA111111111111XXXX"));
+    }
+
+    #[test]
+    fn a_presigned_url_is_presigned_again_as_botocore_would() {
+        let credentials = AwsCredentials {
+            access_key_id: Secret::new("ASIAREALKEY".into()),
+            secret_access_key: Secret::new("realsecret".into()),
+            session_token: Some(Secret::new("REALTOKEN".into())),
+            expires: None,
+        };
+        let signer = Signer {
+            credentials: &credentials,
+            region: "us-east-1",
+            service: "s3",
+            time: UNIX_EPOCH + Duration::from_secs(1_705_322_096),
+        };
+        let agent_url = "/my%20key.txt?versionId=v1&X-Amz-Algorithm=AWS4-HMAC-SHA256\
+            &X-Amz-Credential=AKIA111111111111CLAW%2F20240115%2Fus-east-1%2Fs3%2Faws4_request\
+            &X-Amz-Date=20240115T120000Z&X-Amz-Expires=3600&X-Amz-SignedHeaders=host&X-Amz-Signature=00";
+        let (mut parts, ()) = http::Request::get(agent_url)
+            .header("host", "bucket.s3.amazonaws.com")
+            .body(())
+            .unwrap()
+            .into_parts();
+        signer
+            .sign(
+                &mut parts,
+                "bucket.s3.amazonaws.com",
+                Placement::Query(Duration::from_secs(600)),
+            )
+            .unwrap();
+        let query = parts.uri.query().unwrap();
+        assert!(!query.contains("AKIA111111111111CLAW"), "{query}");
+        // botocore 1.44.5's S3SigV4QueryAuth, same inputs and time.
+        assert!(query.starts_with("versionId=v1&"), "{query}");
+        assert!(query.contains("X-Amz-Expires=600"), "{query}");
+        assert!(
+            query.contains("X-Amz-Signature=a82c4a42fe1cc349678af5169986979b68f0c046a96fa0a6dd2876d23aead5fd"),
+            "{query}"
+        );
     }
 }

@@ -9,7 +9,7 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use sha2::{Digest, Sha256};
 
-use super::sigv4::Signer;
+use super::sigv4::{Placement, Signer, uri_encode};
 use super::{AccountId, AwsCredentials};
 use crate::secret::Secret;
 
@@ -120,7 +120,7 @@ pub async fn assume_role(
     };
     let hash = hex::encode(Sha256::digest(body.as_bytes()));
     signer
-        .sign(&mut parts, &host, &hash)
+        .sign(&mut parts, &host, Placement::Headers(hash))
         .map_err(|e| StsError::Sign(e.to_string()))?;
     if let Ok(length) = HeaderValue::from_str(&body.len().to_string()) {
         parts.headers.insert(http::header::CONTENT_LENGTH, length);
@@ -188,19 +188,9 @@ fn form_body(ask: &AssumeRole, role: &str) -> String {
     }
     fields
         .iter()
-        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .map(|(k, v)| format!("{}={}", uri_encode(k), uri_encode(v)))
         .collect::<Vec<_>>()
         .join("&")
-}
-
-/// Form-encodes a value (RFC 3986 unreserved characters kept).
-fn encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// The text of the first `<name>…</name>` in an XML answer, unescaped.

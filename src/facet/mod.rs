@@ -6,7 +6,7 @@ mod describe;
 mod http;
 mod schema;
 
-pub use http::{HttpFacts, Plus, percent_decode};
+pub use http::{HttpFacts, Plus, parse_query, percent_decode};
 pub use schema::{FACETS, FacetField, FieldKind, SCHEMA, lookup};
 
 use std::collections::BTreeMap;

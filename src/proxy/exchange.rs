@@ -3,7 +3,7 @@
 //! decide, and for AWS re-sign with the target account's credentials, then
 //! forward.
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use http::request::Parts;
@@ -16,7 +16,7 @@ use super::activity::Guarded;
 use super::body::{self, Body};
 use super::listener::Client;
 use super::{ProxyError, Target};
-use crate::aws::sigv4::Signer;
+use crate::aws::sigv4::{Placement, Signer};
 use crate::aws::sts::AssumeRole;
 use crate::aws::{AccountId, AwsCredentials};
 use crate::config::{AgentName, AwsApi, Config, EndpointKind, UnknownHost};
@@ -166,9 +166,9 @@ async fn resign(
         // An operation AWS takes unsigned (the facet checked that): nothing to sign.
         return Ok(());
     }
-    if signed.presigned {
+    if signed.presigned && signed.service.is_none() {
         return Err(ProxyError::Unsupported(
-            "presigned (query-signed) requests are not re-signed yet",
+            "SigV2 presigned URLs (AWSAccessKeyId=) cannot be re-signed; presign with signature_version='s3v4'",
         ));
     }
     let payload = match parts.headers.get("x-amz-content-sha256").and_then(|v| v.to_str().ok()) {
@@ -226,6 +226,21 @@ async fn resign(
         .as_deref()
         .or(aws.strings.get("service").map(String::as_str))
         .unwrap_or_default();
+    let placement = if signed.presigned {
+        // A presigned URL stays one, valid no longer than the agent asked
+        // and than the credentials live.
+        let asked = crate::facet::parse_query(parts.uri.query().unwrap_or(""))
+            .get("X-Amz-Expires")
+            .and_then(|v| v.first()?.parse::<u64>().ok())
+            .unwrap_or(3600);
+        let left = credentials
+            .expires
+            .and_then(|at| at.duration_since(SystemTime::now()).ok())
+            .map_or(u64::MAX, |d| d.as_secs());
+        Placement::Query(Duration::from_secs(asked.min(left).max(1)))
+    } else {
+        Placement::Headers(payload)
+    };
     let signer = Signer {
         credentials: &credentials,
         region,
@@ -233,7 +248,7 @@ async fn resign(
         time: SystemTime::now(),
     };
     signer
-        .sign(parts, &target.authority(443), &payload)
+        .sign(parts, &target.authority(443), placement)
         .map(|_| ())
         .map_err(|e| ProxyError::Internal(e.to_string()))
 }
