@@ -195,6 +195,23 @@ fn the_aws_cli_and_boto3_work_through_clawgate_with_placeholder_keys() {
         String::from_utf8_lossy(&boto3.stderr)
     );
 
+    // boto3 over plain HTTP with payload signing on: botocore 1.44 signs the
+    // body's hash (not signed chunks; the chunk re-signer is checked against
+    // AWS's worked example in src/aws/chunks.rs). clawgate re-signs and
+    // forwards over TLS only.
+    let chunks = agent.run("python", &[script.to_str().unwrap(), "signed-chunks", "clawgate-e2e"]);
+    let said = String::from_utf8_lossy(&chunks.stdout);
+    assert!(
+        chunks.status.success(),
+        "signed chunks: {said}{}",
+        String::from_utf8_lossy(&chunks.stderr)
+    );
+    let mode = said.lines().next().unwrap_or("");
+    assert!(
+        mode.len() == 64 || mode.starts_with("STREAMING-AWS4-HMAC-SHA256-PAYLOAD"),
+        "unsigned payload: {said}"
+    );
+
     // The role's own limits hold: the read-only account cannot make buckets (moto says so).
     let denied = agent.aws_err(&["s3", "mb", "s3://clawgate-e2e-denied", "--profile", "readonly"]);
     assert!(denied.contains("AccessDenied"), "{denied}");

@@ -3,6 +3,7 @@
 
 mod account;
 pub mod base;
+pub mod chunks;
 mod credentials;
 pub mod models;
 pub mod profiles;

@@ -9,6 +9,7 @@ use bytes::Bytes;
 use http::request::Parts;
 use http::uri::Scheme;
 use http::{Request, Response};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use sha2::{Digest, Sha256};
 
@@ -16,6 +17,7 @@ use super::activity::Guarded;
 use super::body::{self, Body};
 use super::listener::Client;
 use super::{ProxyError, Target};
+use crate::aws::chunks::Resigned;
 use crate::aws::sigv4::{Placement, Signer};
 use crate::aws::sts::AssumeRole;
 use crate::aws::{AccountId, AwsCredentials};
@@ -27,6 +29,13 @@ use crate::policy::{Decision, Denial};
 /// The largest body clawgate hashes to re-sign a request that does not carry
 /// its own payload hash (every AWS API but S3); larger ones are refused.
 const MAX_SIGNED_BODY: usize = 16 << 20;
+
+/// The streaming payloads clawgate re-signs (unsigned chunks pass through).
+const KNOWN_STREAMING: [&str; 3] = [
+    "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+    "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+    "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER",
+];
 
 /// Decides on `request` for `target` and, if allowed, forwards it.
 pub(super) async fn exchange(
@@ -91,17 +100,23 @@ pub(super) async fn exchange(
         Decision::Deny(denial) => return Err(ProxyError::Denied(denial)),
         Decision::Hold(hold) => return Err(ProxyError::ApprovalUnavailable(hold)),
     }
+    let mut upstream = (scheme, target.clone());
     if let (Some(api), Some(aws)) = (api, &facts.aws) {
-        resign(client, config, api, agent, aws, &mut parts, target, read.as_ref()).await?;
-        if read.is_some() {
-            // The hash covered exactly these bytes: forward them, not a stream.
-            body = body::full(read.unwrap_or_default());
+        // A body read whole was hashed as these bytes: forward them, not a stream.
+        if let Some(bytes) = &read {
+            body = body::full(bytes.clone());
+        }
+        body = resign(client, config, api, agent, aws, &mut parts, target, read.as_ref(), body).await?;
+        // Requests signed with real credentials go to AWS over TLS only.
+        if upstream.0 == Scheme::HTTP {
+            upstream = (Scheme::HTTPS, target.with_port(443));
         }
     }
     drop(current);
+    let (scheme, target) = upstream;
     let response = proxy
         .upstream
-        .send(scheme, target, Request::from_parts(parts, body))
+        .send(scheme, &target, Request::from_parts(parts, body))
         .await?;
     Ok(response.map(|b| body::boxed(Guarded::new(b, guard))))
 }
@@ -158,13 +173,14 @@ async fn resign(
     aws: &AwsFacts,
     parts: &mut Parts,
     target: &Target,
-    body: Option<&Bytes>,
-) -> Result<(), ProxyError> {
+    read: Option<&Bytes>,
+    body: Body,
+) -> Result<Body, ProxyError> {
     let signed = signature::parse(&parts.headers, parts.uri.query())
         .map_err(|e| ProxyError::Denied(Denial::Invalid(e.to_string())))?;
     if signed.access_key_id.is_none() {
         // An operation AWS takes unsigned (the facet checked that): nothing to sign.
-        return Ok(());
+        return Ok(body);
     }
     if signed.presigned && signed.service.is_none() {
         return Err(ProxyError::Unsupported(
@@ -172,14 +188,13 @@ async fn resign(
         ));
     }
     let payload = match parts.headers.get("x-amz-content-sha256").and_then(|v| v.to_str().ok()) {
-        Some(p) if p.starts_with("STREAMING-AWS4-HMAC-SHA256") => {
+        Some(p) if p.starts_with("STREAMING-") && !KNOWN_STREAMING.contains(&p) => {
             return Err(ProxyError::Unsupported(
-                "uploads with signed chunks (STREAMING-AWS4-HMAC-SHA256-PAYLOAD) are not re-signed yet; \
-                 send them over HTTPS, where SDKs use unsigned chunks",
+                "this streaming payload signature (SigV4a?) cannot be re-signed",
             ));
         }
         Some(p) => p.to_string(),
-        None => hex::encode(Sha256::digest(body.map(|b| b.as_ref()).unwrap_or_default())),
+        None => hex::encode(Sha256::digest(read.map(|b| b.as_ref()).unwrap_or_default())),
     };
     let account = aws
         .strings
@@ -241,16 +256,26 @@ async fn resign(
     } else {
         Placement::Headers(payload)
     };
+    // Signed chunks chain from the request's signature: re-sign them too.
+    let chunked = match &placement {
+        Placement::Headers(p) if p == "STREAMING-AWS4-HMAC-SHA256-PAYLOAD" => Some(false),
+        Placement::Headers(p) if p == "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER" => Some(true),
+        _ => None,
+    };
+    let time = SystemTime::now();
     let signer = Signer {
         credentials: &credentials,
         region,
         service,
-        time: SystemTime::now(),
+        time,
     };
-    signer
+    let seed = signer
         .sign(parts, &target.authority(443), placement)
-        .map(|_| ())
-        .map_err(|e| ProxyError::Internal(e.to_string()))
+        .map_err(|e| ProxyError::Internal(e.to_string()))?;
+    Ok(match chunked {
+        Some(trailer) => Resigned::new(body, &credentials, region, service, time, seed, trailer).boxed_unsync(),
+        None => body,
+    })
 }
 
 /// The endpoint's base key, or why there is none.

@@ -67,6 +67,14 @@ impl Target {
         &self.host
     }
 
+    /// The same host on `port`.
+    pub fn with_port(&self, port: u16) -> Target {
+        Target {
+            host: self.host.clone(),
+            port,
+        }
+    }
+
     /// The port.
     pub fn port(&self) -> u16 {
         self.port

@@ -6,6 +6,9 @@ environment (HTTPS_PROXY, AWS_CA_BUNDLE, AWS_CONFIG_FILE … set by the test).
                                        profiles prod and readonly; prints the accounts seen
     agent.py roundtrip BUCKET TABLE    S3 put/get (5 MiB, streamed) and DynamoDB put/scan
                                        with profile prod; prints "ok"
+    agent.py signed-chunks BUCKET      S3 PutObject over plain HTTP with payload signing on
+                                       (botocore 1.44 signs the body's hash then); prints the
+                                       payload mode it used, then "ok"
 """
 
 import concurrent.futures
@@ -47,9 +50,32 @@ def roundtrip(bucket: str, table: str) -> None:
     print("ok")
 
 
+def signed_chunks(bucket: str) -> None:
+    from botocore.config import Config
+
+    session = boto3.session.Session(profile_name="prod")
+    s3 = session.client(
+        "s3",
+        endpoint_url="http://s3.amazonaws.com",
+        config=Config(s3={"payload_signing_enabled": True, "addressing_style": "virtual"}),
+    )
+    modes = []
+    s3.meta.events.register(
+        "before-send.s3.PutObject", lambda request, **_: modes.append(request.headers.get("x-amz-content-sha256"))
+    )
+    data = bytes(range(256)) * 1024
+    s3.put_object(Bucket=bucket, Key="signed/chunks.bin", Body=io.BytesIO(data))
+    got = s3.get_object(Bucket=bucket, Key="signed/chunks.bin")["Body"].read()
+    assert got == data, "the signed-chunk upload came back different"
+    print(modes[0].decode() if isinstance(modes[0], bytes) else modes[0])
+    print("ok")
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "identity-burst":
         identity_burst(int(sys.argv[2]))
+    elif sys.argv[1] == "signed-chunks":
+        signed_chunks(sys.argv[2])
     elif sys.argv[1] == "roundtrip":
         roundtrip(sys.argv[2], sys.argv[3])
     else:
