@@ -25,20 +25,42 @@ pub enum BaseKeyError {
     },
 }
 
+/// What stands in for the base key right now.
+#[derive(Debug, Clone)]
+pub enum Base {
+    /// The key itself.
+    Key(AwsCredentials),
+    /// A web identity to exchange for it (through the credential cache).
+    WebIdentity {
+        /// The role to assume.
+        role_arn: String,
+        /// The token file.
+        token_file: std::path::PathBuf,
+    },
+}
+
 /// The base key of `credential`, as it stands now.
-pub fn load(credential: &Credential) -> Result<AwsCredentials, BaseKeyError> {
+pub fn load(credential: &Credential) -> Result<Base, BaseKeyError> {
     match &credential.source {
-        KeySource::Inline(key) => Ok(AwsCredentials {
+        KeySource::WebIdentity { role_arn, token_file } => Ok(Base::WebIdentity {
+            role_arn: role_arn.clone(),
+            token_file: token_file.clone(),
+        }),
+        KeySource::Inline(key) => Ok(Base::Key(AwsCredentials {
             access_key_id: key.access_key_id.clone(),
             secret_access_key: key.secret_access_key.clone(),
             session_token: key.session_token.clone(),
             expires: None,
-        }),
-        KeySource::File { path, profile } => from_file(path, profile).map_err(|reason| BaseKeyError::File {
-            name: credential.name.clone(),
-            path: path.display().to_string(),
-            reason,
-        }),
+        })),
+        KeySource::File { path, profile } => {
+            from_file(path, profile)
+                .map(Base::Key)
+                .map_err(|reason| BaseKeyError::File {
+                    name: credential.name.clone(),
+                    path: path.display().to_string(),
+                    reason,
+                })
+        }
         KeySource::Runtime => Err(BaseKeyError::Missing(credential.name.clone())),
     }
 }
@@ -112,14 +134,18 @@ mod tests {
             "[other]\naws_access_key_id = X\n[base]\naws_access_key_id = AKIAONE\naws_secret_access_key = one\n",
             "base",
         );
-        assert_eq!(load(&credential).unwrap().access_key_id.expose(), "AKIAONE");
+        let key = |c: &Credential| match load(c).unwrap() {
+            Base::Key(key) => key,
+            Base::WebIdentity { .. } => panic!("a key"),
+        };
+        assert_eq!(key(&credential).access_key_id.expose(), "AKIAONE");
         // Rotated in place (as External Secrets Operator does): the next read sees it.
         std::fs::write(
             dir.path().join("credentials"),
             r#"{"AccessKeyId": "AKIATWO", "SecretAccessKey": "two", "SessionToken": "t"}"#,
         )
         .unwrap();
-        let rotated = load(&credential).unwrap();
+        let rotated = key(&credential);
         assert_eq!(
             (rotated.access_key_id.expose(), rotated.session_token.unwrap().expose()),
             ("AKIATWO", "t")

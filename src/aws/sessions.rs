@@ -10,19 +10,24 @@ use std::time::{Duration, SystemTime};
 use futures_util::FutureExt;
 use futures_util::future::{BoxFuture, Shared};
 
-use super::sts::{self, AssumeRole, StsError, Transport};
+use super::sts::{self, AssumeRole, StsError, Transport, WebIdentity};
 use super::{AccountId, AwsCredentials};
 
 /// Credentials are replaced this long before they expire.
 const REFRESH_BEFORE: Duration = Duration::from_secs(300);
 
-/// Which credentials a request needs.
+/// Which credentials a cache entry holds.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct Key {
-    account: AccountId,
-    role: String,
-    /// The agent, when the session carries its identity (source identity, tags).
-    agent: Option<String>,
+enum Key {
+    /// A role assumed in an account; per agent when the session carries the
+    /// agent's identity (source identity, tags).
+    Role {
+        account: AccountId,
+        role: String,
+        agent: Option<String>,
+    },
+    /// The base key of a credential obtained with a web identity token.
+    WebIdentity { credential: String },
 }
 
 type Pending = Shared<BoxFuture<'static, Result<AwsCredentials, StsError>>>;
@@ -55,29 +60,57 @@ impl Sessions {
         ask: AssumeRole,
         per_agent: Option<String>,
     ) -> Result<AwsCredentials, StsError> {
-        let key = Key {
+        let key = Key::Role {
             account: ask.account,
             role: ask.role.clone(),
             agent: per_agent,
         };
+        let transport = Arc::clone(&self.transport);
+        let base = base.clone();
+        self.cached(key, async move {
+            tracing::info!(role = ask.role_arn(), session = ask.session_name, "assuming role");
+            sts::assume_role(transport.as_ref(), &base, &ask).await
+        })
+        .await
+    }
+
+    /// The base key of credential `name`, obtained with a web identity token
+    /// (EKS IRSA, pod identity) and cached like assumed roles.
+    pub async fn web_identity(&self, name: &str, identity: WebIdentity) -> Result<AwsCredentials, StsError> {
+        let key = Key::WebIdentity {
+            credential: name.to_string(),
+        };
+        let transport = Arc::clone(&self.transport);
+        self.cached(key, async move {
+            tracing::info!(
+                role = identity.role_arn,
+                "assuming the base role with a web identity token"
+            );
+            sts::assume_role_with_web_identity(transport.as_ref(), &identity).await
+        })
+        .await
+    }
+
+    /// The cached credentials for `key` while fresh; otherwise the result of
+    /// `call`, which runs once however many requests wait for it.
+    async fn cached(
+        &self,
+        key: Key,
+        call: impl Future<Output = Result<AwsCredentials, StsError>> + Send + 'static,
+    ) -> Result<AwsCredentials, StsError> {
         let pending = {
             let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
             match entries.get(&key) {
                 Some(Entry::Ready(credentials)) if fresh(credentials) => return Ok(credentials.clone()),
                 Some(Entry::Pending(pending)) => pending.clone(),
                 _ => {
-                    let transport = Arc::clone(&self.transport);
-                    let base = base.clone();
-                    let call = async move {
-                        tracing::info!(role = ask.role_arn(), session = ask.session_name, "assuming role");
-                        sts::assume_role(transport.as_ref(), &base, &ask).await
-                    };
                     let pending = call.boxed().shared();
                     entries.insert(key.clone(), Entry::Pending(pending.clone()));
                     pending
                 }
             }
         };
+        // No lock is held while STS answers.
         let result = pending.await;
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         match &result {

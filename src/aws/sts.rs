@@ -132,13 +132,31 @@ pub async fn assume_role(
             role: role.clone(),
             reason,
         })?;
-    let text = String::from_utf8_lossy(&answer);
+    credentials_from(status, &answer, &role, Some(base.access_key_id.expose()))
+}
+
+/// The credentials in an STS answer, or STS's refusal. `scrub` is removed
+/// from STS's messages (the base key id).
+fn credentials_from(
+    status: StatusCode,
+    answer: &[u8],
+    role: &str,
+    scrub: Option<&str>,
+) -> Result<AwsCredentials, StsError> {
+    let text = String::from_utf8_lossy(answer);
+    let role = role.to_string();
     if !status.is_success() {
-        let scrub = |s: Option<String>| s.unwrap_or_default().replace(base.access_key_id.expose(), "[base key]");
+        let clean = |s: Option<String>| {
+            let s = s.unwrap_or_default();
+            match scrub {
+                Some(key) => s.replace(key, "[base key]"),
+                None => s,
+            }
+        };
         return Err(StsError::Refused {
+            code: clean(element(&text, "Code").or_else(|| Some(format!("HTTP {}", status.as_u16())))),
+            message: clean(element(&text, "Message")),
             role,
-            code: scrub(element(&text, "Code").or_else(|| Some(format!("HTTP {}", status.as_u16())))),
-            message: scrub(element(&text, "Message")),
         });
     }
     let field = |name: &str| {
@@ -161,6 +179,70 @@ pub async fn assume_role(
         session_token: Some(Secret::new(field("SessionToken")?)),
         expires: Some(SystemTime::from(expires)),
     })
+}
+
+/// A web identity to exchange for the base key (`AWS_ROLE_ARN`,
+/// `AWS_WEB_IDENTITY_TOKEN_FILE`).
+#[derive(Debug, Clone)]
+pub struct WebIdentity {
+    /// The role to assume.
+    pub role_arn: String,
+    /// The file holding the token, re-read at each call (it is rotated).
+    pub token_file: std::path::PathBuf,
+    /// The region of the STS endpoint.
+    pub region: String,
+}
+
+/// Calls STS AssumeRoleWithWebIdentity, which needs no signature.
+pub async fn assume_role_with_web_identity(
+    transport: &dyn Transport,
+    identity: &WebIdentity,
+) -> Result<AwsCredentials, StsError> {
+    let role = identity.role_arn.clone();
+    let token =
+        zeroize::Zeroizing::new(
+            std::fs::read_to_string(&identity.token_file).map_err(|e| StsError::Unreachable {
+                role: role.clone(),
+                reason: format!(
+                    "cannot read the web identity token `{}`: {e}",
+                    identity.token_file.display()
+                ),
+            })?,
+        );
+    let form = [
+        ("Action", "AssumeRoleWithWebIdentity"),
+        ("Version", "2011-06-15"),
+        ("RoleArn", role.as_str()),
+        ("RoleSessionName", "clawgate"),
+        ("WebIdentityToken", token.trim()),
+    ];
+    let body = zeroize::Zeroizing::new(
+        form.iter()
+            .map(|(k, v)| format!("{}={}", uri_encode(k), uri_encode(v)))
+            .collect::<Vec<_>>()
+            .join("&"),
+    );
+    let host = format!("sts.{}.amazonaws.com", identity.region);
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/x-www-form-urlencoded; charset=utf-8"),
+    );
+    if let Ok(value) = HeaderValue::from_str(&host) {
+        headers.insert(http::header::HOST, value);
+    }
+    let (status, answer) = transport
+        .post(
+            format!("https://{host}/"),
+            headers,
+            Bytes::from(body.as_bytes().to_vec()),
+        )
+        .await
+        .map_err(|reason| StsError::Unreachable {
+            role: role.clone(),
+            reason,
+        })?;
+    credentials_from(status, &answer, &role, None)
 }
 
 /// The AssumeRole form.
@@ -300,6 +382,44 @@ mod tests {
             error,
             "STS refused to let clawgate assume arn:aws:iam::111111111111:role/clawgate-agent: AccessDenied: \
              User [base key] is not authorized"
+        );
+    }
+
+    #[tokio::test]
+    async fn web_identity_is_exchanged_unsigned_with_the_token_read_afresh() {
+        let dir = tempfile::tempdir().unwrap();
+        let token_file = dir.path().join("token");
+        std::fs::write(&token_file, "eyJ.token.one\n").unwrap();
+        let fake = Fake {
+            status: StatusCode::OK,
+            answer: "<Credentials><AccessKeyId>ASIAWEB</AccessKeyId><SecretAccessKey>w</SecretAccessKey>\
+                     <SessionToken>t</SessionToken><Expiration>2030-01-01T00:00:00Z</Expiration></Credentials>",
+            seen: Mutex::new(Vec::new()),
+        };
+        let identity = WebIdentity {
+            role_arn: "arn:aws:iam::000000000000:role/clawgate-hub".into(),
+            token_file: token_file.clone(),
+            region: "eu-west-1".into(),
+        };
+        let credentials = assume_role_with_web_identity(&fake, &identity).await.unwrap();
+        assert_eq!(credentials.access_key_id.expose(), "ASIAWEB");
+        std::fs::write(&token_file, "eyJ.token.two").unwrap();
+        assume_role_with_web_identity(&fake, &identity).await.unwrap();
+        let seen = fake.seen.lock().unwrap();
+        assert!(
+            seen[0].starts_with("https://sts.eu-west-1.amazonaws.com/  Action=AssumeRoleWithWebIdentity"),
+            "{}",
+            seen[0]
+        );
+        assert!(
+            seen[0].ends_with("WebIdentityToken=eyJ.token.one"),
+            "no signature, the token trimmed: {}",
+            seen[0]
+        );
+        assert!(
+            seen[1].ends_with("WebIdentityToken=eyJ.token.two"),
+            "a rotated token is read again: {}",
+            seen[1]
         );
     }
 }

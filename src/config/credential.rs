@@ -28,6 +28,15 @@ pub enum KeySource {
         /// The ini section to read.
         profile: String,
     },
+    /// Obtained with a web identity token (EKS IRSA, pod identity): the
+    /// role in `AWS_ROLE_ARN`, the token in the file
+    /// `AWS_WEB_IDENTITY_TOKEN_FILE` (re-read at each call).
+    WebIdentity {
+        /// The role to assume.
+        role_arn: String,
+        /// The token file.
+        token_file: std::path::PathBuf,
+    },
     /// Entered at run time (dashboard or admin API); until then requests
     /// that need it fail closed.
     Runtime,
@@ -44,7 +53,7 @@ pub struct AwsKey {
     pub session_token: Option<Secret>,
 }
 
-const SETTINGS: &str = "access_key_id, secret_access_key, session_token, credentials_file, profile";
+const SETTINGS: &str = "access_key_id, secret_access_key, session_token, credentials_file, profile, web_identity";
 
 /// Reads every `credential` block.
 pub(super) fn read_all(blocks: &Blocks<'_>, env: &dyn Environment, errors: &mut Vec<ConfigError>) -> Vec<Credential> {
@@ -89,7 +98,27 @@ pub(super) fn read_all(blocks: &Blocks<'_>, env: &dyn Environment, errors: &mut 
         let profile = s
             .parsed("profile", errors, |t| Ok(t.to_string()))
             .unwrap_or_else(|| "default".to_string());
+        let web_identity = s.boolean("web_identity", errors).unwrap_or(false).then(|| {
+            let var = |name: &'static str| {
+                env.var(name)
+                    .filter(|v| !v.is_empty())
+                    .ok_or_else(|| errors_for_env(&s, name))
+            };
+            (var("AWS_ROLE_ARN"), var("AWS_WEB_IDENTITY_TOKEN_FILE"))
+        });
+        let web_identity = match web_identity {
+            Some((Ok(role_arn), Ok(token_file))) => Some(KeySource::WebIdentity {
+                role_arn,
+                token_file: token_file.into(),
+            }),
+            Some((role, token)) => {
+                errors.extend(role.err().into_iter().chain(token.err()));
+                None
+            }
+            None => None,
+        };
         let source = match (inline, file) {
+            _ if web_identity.is_some() => web_identity.unwrap_or(KeySource::Runtime),
             (Some(_), Some(_)) => {
                 errors.extend(
                     s.get("credentials_file")
@@ -118,4 +147,15 @@ pub(super) fn read_all(blocks: &Blocks<'_>, env: &dyn Environment, errors: &mut 
         ));
     }
     credentials.into_iter().map(|(c, _)| c).collect()
+}
+
+/// The error for a `web_identity = true` whose environment variable is unset.
+fn errors_for_env(s: &Settings<'_>, name: &str) -> ConfigError {
+    match s.get("web_identity") {
+        Some(attr) => s.invalid(
+            attr,
+            format!("environment variable `{name}` is not set; web identity needs AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE"),
+        ),
+        None => s.missing(s.block_location(), "web_identity", "web_identity = true"),
+    }
 }

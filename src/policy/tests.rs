@@ -288,3 +288,29 @@ fn the_shipped_policies_load_and_their_tests_pass() {
     assert!(report.ok, "{}", report.text);
     assert!(report.text.contains(" 0 failed"), "{}", report.text);
 }
+
+#[test]
+fn web_identity_comes_from_the_environment_and_names_what_is_missing() {
+    let text = format!("{ENDPOINT}credential \"aws_account\" \"base\" {{\n  web_identity = true\n}}\n");
+    let policy = load_with(
+        &[("rules.hcl", &text)],
+        &[
+            ("AWS_ROLE_ARN", "arn:aws:iam::000000000000:role/hub"),
+            ("AWS_WEB_IDENTITY_TOKEN_FILE", "/var/run/token"),
+        ],
+    )
+    .unwrap();
+    assert!(matches!(
+        &policy.config().credentials[0].source,
+        crate::config::KeySource::WebIdentity { role_arn, .. } if role_arn == "arn:aws:iam::000000000000:role/hub"
+    ));
+    let errors = load_with(
+        &[("rules.hcl", &text)],
+        &[("AWS_ROLE_ARN", "arn:aws:iam::000000000000:role/hub")],
+    )
+    .unwrap_err();
+    assert!(
+        errors[0].contains("`AWS_WEB_IDENTITY_TOKEN_FILE` is not set"),
+        "{errors:?}"
+    );
+}

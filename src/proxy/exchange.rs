@@ -17,9 +17,10 @@ use super::activity::Guarded;
 use super::body::{self, Body};
 use super::listener::Client;
 use super::{ProxyError, Target};
+use crate::aws::base::{self, Base};
 use crate::aws::chunks::Resigned;
 use crate::aws::sigv4::{Placement, Signer};
-use crate::aws::sts::AssumeRole;
+use crate::aws::sts::{AssumeRole, WebIdentity};
 use crate::aws::{AccountId, AwsCredentials};
 use crate::config::{AgentName, AwsApi, Config, EndpointKind, UnknownHost};
 use crate::facet::aws::{self as aws_facet, AwsRequest, MAX_PARAMS_BODY, signature};
@@ -205,7 +206,7 @@ async fn resign(
                 "the request's account is unknown, so no role can be assumed".into(),
             ))
         })?;
-    let base = base_credentials(config, api)?;
+    let base = base_credentials(client, config, api).await?;
     let per_agent = api.per_agent().then(|| agent.to_string());
     let ask = AssumeRole {
         account,
@@ -278,13 +279,29 @@ async fn resign(
     })
 }
 
-/// The endpoint's base key, or why there is none.
-fn base_credentials(config: &Config, api: &AwsApi) -> Result<AwsCredentials, ProxyError> {
+/// The endpoint's base key, or why there is none; a web identity is
+/// exchanged for it through the credential cache.
+async fn base_credentials(client: &Client, config: &Config, api: &AwsApi) -> Result<AwsCredentials, ProxyError> {
     let name = api.credential.as_deref().ok_or(ProxyError::NoBaseKey(None))?;
     let credential = config
         .credentials
         .iter()
         .find(|c| c.name == name)
         .ok_or(ProxyError::NoBaseKey(None))?;
-    crate::aws::base::load(credential).map_err(|e| ProxyError::NoBaseKey(Some(e.to_string())))
+    match base::load(credential).map_err(|e| ProxyError::NoBaseKey(Some(e.to_string())))? {
+        Base::Key(key) => Ok(key),
+        Base::WebIdentity { role_arn, token_file } => {
+            let identity = WebIdentity {
+                role_arn,
+                token_file,
+                region: api.region.clone(),
+            };
+            client
+                .proxy
+                .sessions
+                .web_identity(name, identity)
+                .await
+                .map_err(ProxyError::Sts)
+        }
+    }
 }
