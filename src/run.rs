@@ -10,6 +10,8 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::admin::Admin;
+use crate::aws::base::RuntimeKeys;
 use crate::config::{Config, ConfigErrors, KeySource};
 use crate::policy::Policy;
 use crate::proxy::Proxy;
@@ -43,6 +45,14 @@ pub enum StartError {
     /// The CA or TLS set-up failed.
     #[error("{0}")]
     Tls(#[from] TlsError),
+    /// The admin token could not be read or made.
+    #[error("cannot set up the admin token in `{}`: {source}", path.display())]
+    AdminToken {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
     /// An address could not be bound.
     #[error("cannot listen for {what} on {addr}: {source}")]
     Bind {
@@ -72,12 +82,29 @@ pub async fn run(options: Options, stop: impl Future<Output = ()>) -> Result<(),
     let proxy_addr = local_addr(&proxy_listener, config.gateway.listen);
     let admin_addr = local_addr(&admin_listener, config.gateway.admin);
     let agents_configured = !config.agents.is_empty();
-    let proxy = Arc::new(Proxy::new(policy, leaves)?);
+    let (admin_token, new_token) =
+        crate::admin::admin_token(&options.ca_dir).map_err(|source| StartError::AdminToken {
+            path: options.ca_dir.clone(),
+            source,
+        })?;
+    let runtime_keys = RuntimeKeys::default();
+    let proxy = Arc::new(Proxy::new(policy, leaves, runtime_keys.clone())?);
+    if let Some(token) = new_token {
+        println!(
+            "admin API token (shown only now; clawgate keeps only its hash): {}",
+            token.reveal()
+        );
+    }
     print_setup(proxy_addr, admin_addr, &ca, agents_configured);
     tracing::info!(%proxy_addr, %admin_addr, "clawgate is running");
 
     let admin_shutdown = CancellationToken::new();
-    let admin = tokio::spawn(crate::admin::serve(admin_listener, admin_shutdown.clone()));
+    let admin = Arc::new(Admin {
+        token: admin_token,
+        runtime_keys,
+        proxy: Arc::clone(&proxy),
+    });
+    let admin = tokio::spawn(crate::admin::serve(admin_listener, admin, admin_shutdown.clone()));
     let serving = tokio::spawn(Arc::clone(&proxy).serve(proxy_listener));
     let reloading = tokio::spawn(reload_on_change(options, Arc::clone(&proxy)));
     stop.await;

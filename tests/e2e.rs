@@ -24,6 +24,8 @@ enum BaseKey {
     Inline,
     /// An AWS credentials file, re-read whenever a role is assumed.
     CredentialsFile,
+    /// None in the rule file: set later through the admin API.
+    AdminApi,
 }
 
 /// clawgate in front of `moto`, with the base key in files next to the rules.
@@ -60,6 +62,7 @@ rule "everything else" {{
         credential = match base {
             BaseKey::Inline => "access_key_id = file(\"base-key-id\")\n  secret_access_key = file(\"base-secret\")",
             BaseKey::CredentialsFile => "credentials_file = \"aws-credentials\"\n  profile = \"clawgate\"",
+            BaseKey::AdminApi => "",
         },
     );
     let (id, secret) = (moto.base_key_id.clone(), moto.base_secret.clone());
@@ -275,4 +278,42 @@ fn has_temporary_key(text: &str) -> bool {
                 .take(16)
                 .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
     })
+}
+
+#[test]
+fn a_base_key_set_through_the_admin_api_is_used_from_then_on() {
+    let moto = Moto::start();
+    let gateway = gateway_for(&moto, BaseKey::AdminApi);
+    let agent = agent_for(&gateway);
+    let before = agent.aws_err(&["sts", "get-caller-identity", "--profile", "prod"]);
+    assert!(before.contains("has no key yet"), "{before}");
+    let put = |token: &str| {
+        let body = serde_json::json!({ "access_key_id": moto.base_key_id, "secret_access_key": moto.base_secret });
+        std::process::Command::new("curl")
+            .args([
+                "-s",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                "-X",
+                "PUT",
+                "--noproxy",
+                "*",
+                "-H",
+            ])
+            .arg(format!("Authorization: Bearer {token}"))
+            .args(["--data-binary", &body.to_string()])
+            .arg(format!("http://{}/api/credentials/base", gateway.admin))
+            .output()
+            .unwrap()
+    };
+    assert_eq!(String::from_utf8_lossy(&put("not-the-token").stdout), "401");
+    assert_eq!(String::from_utf8_lossy(&put(&gateway.admin_token).stdout), "204");
+    let out = agent.aws_ok(&["sts", "get-caller-identity", "--profile", "prod", "--output", "json"]);
+    assert!(out.contains("111111111111"), "{out}");
+    assert!(
+        !gateway.log().contains(&moto.base_secret),
+        "the key set through the API never reaches the log"
+    );
 }

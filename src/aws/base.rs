@@ -1,10 +1,12 @@
 //! The base key: the one long-lived AWS key clawgate holds, from the rule
 //! file or from a credentials file read afresh each time it is needed.
 
+use std::collections::HashMap;
 use std::path::Path;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use super::AwsCredentials;
-use crate::config::{Credential, KeySource};
+use crate::config::{AwsKey, Credential, KeySource};
 use crate::secret::Secret;
 
 /// Why the base key is not available.
@@ -25,6 +27,24 @@ pub enum BaseKeyError {
     },
 }
 
+/// Base keys entered at run time (through the admin API), by credential name.
+#[derive(Debug, Default, Clone)]
+pub struct RuntimeKeys(Arc<RwLock<HashMap<String, AwsKey>>>);
+
+impl RuntimeKeys {
+    /// Puts `key` in force for the credential `name`.
+    pub fn set(&self, name: &str, key: AwsKey) {
+        self.0
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(name.to_string(), key);
+    }
+
+    fn get(&self, name: &str) -> Option<AwsKey> {
+        self.0.read().unwrap_or_else(PoisonError::into_inner).get(name).cloned()
+    }
+}
+
 /// What stands in for the base key right now.
 #[derive(Debug, Clone)]
 pub enum Base {
@@ -39,8 +59,9 @@ pub enum Base {
     },
 }
 
-/// The base key of `credential`, as it stands now.
-pub fn load(credential: &Credential) -> Result<Base, BaseKeyError> {
+/// The base key of `credential`, as it stands now; `runtime` holds keys
+/// entered through the admin API for credentials whose source is run time.
+pub fn load(credential: &Credential, runtime: &RuntimeKeys) -> Result<Base, BaseKeyError> {
     match &credential.source {
         KeySource::WebIdentity { role_arn, token_file } => Ok(Base::WebIdentity {
             role_arn: role_arn.clone(),
@@ -61,7 +82,15 @@ pub fn load(credential: &Credential) -> Result<Base, BaseKeyError> {
                     reason,
                 })
         }
-        KeySource::Runtime => Err(BaseKeyError::Missing(credential.name.clone())),
+        KeySource::Runtime => match runtime.get(&credential.name) {
+            Some(key) => Ok(Base::Key(AwsCredentials {
+                access_key_id: key.access_key_id,
+                secret_access_key: key.secret_access_key,
+                session_token: key.session_token,
+                expires: None,
+            })),
+            None => Err(BaseKeyError::Missing(credential.name.clone())),
+        },
     }
 }
 
@@ -134,7 +163,7 @@ mod tests {
             "[other]\naws_access_key_id = X\n[base]\naws_access_key_id = AKIAONE\naws_secret_access_key = one\n",
             "base",
         );
-        let key = |c: &Credential| match load(c).unwrap() {
+        let key = |c: &Credential| match load(c, &RuntimeKeys::default()).unwrap() {
             Base::Key(key) => key,
             Base::WebIdentity { .. } => panic!("a key"),
         };
@@ -155,7 +184,7 @@ mod tests {
     #[test]
     fn errors_name_the_file_but_never_its_contents() {
         let (_dir, credential) = file_credential("[base]\naws_access_key_id = AKIASECRETISH\n", "base");
-        let error = load(&credential).unwrap_err().to_string();
+        let error = load(&credential, &RuntimeKeys::default()).unwrap_err().to_string();
         assert!(
             error.contains("has no secret access key") && !error.contains("AKIASECRETISH"),
             "{error}"
@@ -164,6 +193,21 @@ mod tests {
             name: "base".into(),
             source: KeySource::Runtime,
         };
-        assert!(load(&missing).unwrap_err().to_string().contains("has no key yet"));
+        let runtime = RuntimeKeys::default();
+        assert!(
+            load(&missing, &runtime)
+                .unwrap_err()
+                .to_string()
+                .contains("has no key yet")
+        );
+        runtime.set(
+            "base",
+            AwsKey {
+                access_key_id: Secret::new("AKIARUN".into()),
+                secret_access_key: Secret::new("r".into()),
+                session_token: None,
+            },
+        );
+        assert!(matches!(load(&missing, &runtime), Ok(Base::Key(k)) if k.access_key_id.expose() == "AKIARUN"));
     }
 }

@@ -145,7 +145,7 @@ pub struct Token(zeroize::Zeroizing<String>);
 
 impl Token {
     /// 256 random bits, base64url without padding (safe in a proxy URL).
-    fn generate() -> Token {
+    pub fn generate() -> Token {
         use base64::Engine;
         let mut bytes: zeroize::Zeroizing<[u8; 32]> = zeroize::Zeroizing::new(rand::random());
         let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes.as_ref());

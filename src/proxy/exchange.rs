@@ -288,7 +288,7 @@ async fn base_credentials(client: &Client, config: &Config, api: &AwsApi) -> Res
         .iter()
         .find(|c| c.name == name)
         .ok_or(ProxyError::NoBaseKey(None))?;
-    match base::load(credential).map_err(|e| ProxyError::NoBaseKey(Some(e.to_string())))? {
+    match base::load(credential, &client.proxy.runtime_keys).map_err(|e| ProxyError::NoBaseKey(Some(e.to_string())))? {
         Base::Key(key) => Ok(key),
         Base::WebIdentity { role_arn, token_file } => {
             let identity = WebIdentity {

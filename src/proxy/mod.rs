@@ -37,6 +37,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::aws::base::RuntimeKeys;
 use crate::aws::sessions::Sessions;
 use crate::config::Gateway;
 use crate::policy::Policy;
@@ -55,6 +56,8 @@ pub struct Proxy {
     upstream: Upstream,
     /// Assumed-role credentials, per account.
     sessions: Sessions,
+    /// Base keys entered through the admin API.
+    runtime_keys: RuntimeKeys,
     shutdown: CancellationToken,
     tasks: TaskTracker,
 }
@@ -68,7 +71,7 @@ pub(crate) struct Current {
 
 impl Proxy {
     /// A proxy enforcing `policy`, presenting leaves minted by `leaves`.
-    pub fn new(policy: Policy, leaves: Arc<LeafCerts>) -> Result<Proxy, TlsError> {
+    pub fn new(policy: Policy, leaves: Arc<LeafCerts>, runtime_keys: RuntimeKeys) -> Result<Proxy, TlsError> {
         let gateway = policy.config().gateway.clone();
         let dialer = Dialer::new(gateway.resolve.clone(), gateway.limits.connect_timeout);
         let client_tls = tls::client_config(gateway.upstream_roots, gateway.upstream_ca.as_deref())?;
@@ -78,6 +81,7 @@ impl Proxy {
             tls: leaves.server_config()?,
             upstream: upstream.clone(),
             sessions: Sessions::new(Arc::new(upstream)),
+            runtime_keys,
             dialer,
             leaves,
             gateway,
@@ -112,6 +116,11 @@ impl Proxy {
     /// Waits up to `grace` for every connection to finish; whether they all did.
     pub async fn drained(&self, grace: Duration) -> bool {
         tokio::time::timeout(grace, self.tasks.wait()).await.is_ok()
+    }
+
+    /// The configuration of the rules in force.
+    pub fn config(&self) -> Arc<crate::config::Config> {
+        Arc::clone(self.current.load().policy.config())
     }
 
     /// The leaf certificate cache, for metrics.

@@ -21,6 +21,8 @@ pub struct Gateway {
     pub rules: PathBuf,
     /// clawgate's CA certificate (PEM), which agents trust.
     pub ca_pem: PathBuf,
+    /// The admin API token, printed once at first run.
+    pub admin_token: String,
     stderr: PathBuf,
     _dir: TempDir,
 }
@@ -65,7 +67,7 @@ impl Gateway {
                 }
             }
         });
-        let (mut proxy, mut admin) = (None, None);
+        let (mut proxy, mut admin, mut admin_token) = (None, None, None);
         while proxy.is_none() || admin.is_none() {
             let Ok(line) = rx.recv_timeout(Duration::from_secs(30)) else {
                 let log = std::fs::read_to_string(&stderr).unwrap_or_default();
@@ -73,6 +75,9 @@ impl Gateway {
             };
             if let Some(url) = line.strip_prefix("export HTTPS_PROXY=http://") {
                 proxy = Some(url.rsplit('@').next().unwrap().parse().unwrap());
+            }
+            if let Some(token) = line.split("keeps only its hash): ").nth(1) {
+                admin_token = Some(token.trim().to_string());
             }
             if let Some(rest) = line.split("admin on http://").nth(1) {
                 admin = Some(rest.trim().parse().unwrap());
@@ -84,6 +89,7 @@ impl Gateway {
             admin: admin.unwrap(),
             rules: rules_dir,
             ca_pem: ca_dir.join("ca.pem"),
+            admin_token: admin_token.expect("clawgate prints its admin token on first run"),
             stderr,
             _dir: dir,
         }
