@@ -7,6 +7,7 @@
 //! serves the operator's endpoints.
 
 pub mod admin;
+pub mod approval;
 pub mod aws;
 pub mod config;
 pub mod facet;

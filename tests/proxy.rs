@@ -658,3 +658,120 @@ rule "who am i" {{
     assert_eq!(attack.status(), 403);
     assert!(attack.text().await.unwrap().contains("conflict"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn held_requests_wait_for_a_person_through_the_admin_api() {
+    let origin = Origin::start().await;
+    let rules = origin.rules("", "").replace(
+        "rule \"the test upstream is open\"",
+        r#"human "alice" {
+  timeout = "3s"
+}
+rule "posts need alice" {
+  priority  = 5
+  match     = http.method == "POST"
+  action    = "approve"
+  approvers = [human.alice]
+}
+rule "the test upstream is open""#,
+    );
+    let gateway = tokio::task::spawn_blocking(move || Gateway::start(&rules))
+        .await
+        .unwrap();
+    let client = client(&gateway, true);
+    let admin = reqwest::Client::builder().no_proxy().build().unwrap();
+    let api = |path: &str| format!("http://{}/api/{path}", gateway.admin);
+    let token = format!("Bearer {}", gateway.admin_token);
+    let post = |body: &'static str| {
+        let client = client.clone();
+        tokio::spawn(async move { client.post("https://upstream.test/echo").body(body).send().await })
+    };
+    let pending = || async {
+        for _ in 0..100 {
+            let list: serde_json::Value = admin
+                .get(api("holds"))
+                .header("authorization", &token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if !list.as_array().unwrap().is_empty() {
+                return list;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("nothing was held");
+    };
+
+    // Held, and an identical retry joins the same hold; allowed, both complete.
+    let first = post("please");
+    let retry = post("please");
+    let list = pending().await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let again: serde_json::Value = admin
+        .get(api("holds"))
+        .header("authorization", &token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        again.as_array().unwrap().len(),
+        1,
+        "one hold for identical requests: {again}"
+    );
+    let hold = &list[0];
+    assert_eq!(hold["rule"], "posts need alice");
+    assert!(
+        hold["summary"]
+            .as_str()
+            .unwrap()
+            .contains("POST https://upstream.test/echo, by agent local"),
+        "{hold}"
+    );
+    assert_eq!(
+        admin.get(api("holds")).send().await.unwrap().status(),
+        401,
+        "the API needs the token"
+    );
+    let id = hold["id"].as_u64().unwrap();
+    let allowed = admin
+        .post(api(&format!("holds/{id}/allow")))
+        .header("authorization", &token)
+        .body(r#"{"by": "alice"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(allowed.status(), 204);
+    for request in [first, retry] {
+        let response = request.await.unwrap().unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.text().await.unwrap(), "please");
+    }
+
+    // Denied: the agent learns who denied it and why.
+    let denied = post("no way");
+    let id = pending().await[0]["id"].as_u64().unwrap();
+    admin
+        .post(api(&format!("holds/{id}/deny")))
+        .header("authorization", &token)
+        .body(r#"{"by": "alice", "reason": "not on a Friday"}"#)
+        .send()
+        .await
+        .unwrap();
+    let response = denied.await.unwrap().unwrap();
+    assert_eq!(response.status(), 403);
+    assert_eq!(
+        response.text().await.unwrap(),
+        "clawgate: denied by alice, who was asked by rule 'posts need alice': not on a Friday\n"
+    );
+
+    // Nobody answers: denied when alice's timeout runs out.
+    let response = post("anyone?").await.unwrap().unwrap();
+    assert_eq!(response.status(), 403);
+    assert!(response.text().await.unwrap().contains("nobody approved it in time"));
+}

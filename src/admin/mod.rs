@@ -81,7 +81,66 @@ async fn route(admin: &Admin, request: Request<Incoming>) -> Response<Full<Bytes
             let name = p.trim_start_matches("/api/credentials/").to_string();
             set_credential(admin, &name, request).await
         }
+        (method, p) if p.starts_with("/api/") => {
+            if !authorized(admin, &request) {
+                return reply(
+                    StatusCode::UNAUTHORIZED,
+                    "send the admin token as `Authorization: Bearer TOKEN`",
+                );
+            }
+            let parts: Vec<&str> = p.trim_start_matches("/api/").split('/').collect();
+            match (method, parts.as_slice()) {
+                (&Method::GET, ["holds"]) => json(&admin.proxy.approvals().pending()),
+                (&Method::POST, ["holds", id, verb @ ("allow" | "deny")]) => {
+                    let id = id.parse::<u64>().unwrap_or(0);
+                    let allow = *verb == "allow";
+                    decide(admin, id, allow, request).await
+                }
+                _ => reply(StatusCode::NOT_FOUND, "not found"),
+            }
+        }
         _ => reply(StatusCode::NOT_FOUND, "not found"),
+    }
+}
+
+/// `POST /api/holds/ID/allow|deny` with `{"by": "alice", "reason": "…"}`.
+async fn decide(admin: &Admin, id: u64, allow: bool, request: Request<Incoming>) -> Response<Full<Bytes>> {
+    let body = match Limited::new(request.into_body(), MAX_BODY).collect().await {
+        Ok(body) => body.to_bytes(),
+        Err(_) => return reply(StatusCode::BAD_REQUEST, "the body could not be read (at most 64 KiB)"),
+    };
+    let json: serde_json::Value = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+    let Some(by) = json.get("by").and_then(|v| v.as_str()).filter(|v| !v.trim().is_empty()) else {
+        return reply(
+            StatusCode::BAD_REQUEST,
+            r#"say who decides: {"by": "alice", "reason": "optional"}"#,
+        );
+    };
+    let reason = json.get("reason").and_then(|v| v.as_str()).map(str::to_string);
+    let approvals = admin.proxy.approvals();
+    let done = if allow {
+        approvals.allow(id, by)
+    } else {
+        approvals.deny(id, by, reason)
+    };
+    match done {
+        Ok(()) => reply(StatusCode::NO_CONTENT, ""),
+        Err(e) => reply(StatusCode::NOT_FOUND, &e.to_string()),
+    }
+}
+
+/// A JSON response.
+fn json<T: serde::Serialize>(value: &T) -> Response<Full<Bytes>> {
+    match serde_json::to_vec(value) {
+        Ok(body) => {
+            let mut response = Response::new(Full::new(Bytes::from(body)));
+            response.headers_mut().insert(
+                http::header::CONTENT_TYPE,
+                http::HeaderValue::from_static("application/json"),
+            );
+            response
+        }
+        Err(e) => reply(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     }
 }
 

@@ -48,6 +48,20 @@ pub enum Denial {
     /// The request itself is refused before any rule runs: its parts
     /// disagree, it is ambiguous, or its account is not allowed.
     Invalid(String),
+    /// A person denied the held request.
+    Human {
+        /// The rule that held it.
+        rule: String,
+        /// Who denied it.
+        by: String,
+        /// Why, if they said.
+        reason: Option<String>,
+    },
+    /// Nobody decided on the held request in time.
+    TimedOut {
+        /// The rule that held it.
+        rule: String,
+    },
     /// A rule's condition could not be evaluated (e.g. it read a field this
     /// request does not have): denied, to fail closed.
     Error {
@@ -64,7 +78,12 @@ impl Decision {
         match self {
             Decision::Allow(m) => Some(&m.rule),
             Decision::Hold(h) => Some(&h.rule),
-            Decision::Deny(Denial::Rule { rule, .. } | Denial::Error { rule, .. }) => Some(rule),
+            Decision::Deny(
+                Denial::Rule { rule, .. }
+                | Denial::Error { rule, .. }
+                | Denial::Human { rule, .. }
+                | Denial::TimedOut { rule },
+            ) => Some(rule),
             Decision::Deny(Denial::NoMatch | Denial::Invalid(_)) => None,
         }
     }
@@ -88,6 +107,18 @@ impl fmt::Display for Denial {
             } => write!(f, "denied by rule '{rule}': {reason}"),
             Denial::Rule { rule, reason: None } => write!(f, "denied by rule '{rule}'"),
             Denial::Invalid(why) => write!(f, "denied: {why}"),
+            Denial::Human {
+                rule,
+                by,
+                reason: Some(reason),
+            } => {
+                write!(f, "denied by {by}, who was asked by rule '{rule}': {reason}")
+            }
+            Denial::Human { rule, by, reason: None } => write!(f, "denied by {by}, who was asked by rule '{rule}'"),
+            Denial::TimedOut { rule } => write!(
+                f,
+                "denied: nobody approved it in time (rule '{rule}' holds it for approval)"
+            ),
             Denial::NoMatch => f.write_str("denied: no rule matched this request, and what no rule allows is denied"),
             Denial::Error { rule, error } => write!(f, "denied: rule '{rule}' could not be evaluated ({error})"),
         }

@@ -10,7 +10,7 @@ use super::dial::DialError;
 use crate::aws::sts::StsError;
 use crate::aws::{MODELS, Protocol};
 use crate::facet::aws::host;
-use crate::policy::{Denial, Hold};
+use crate::policy::Denial;
 
 /// Everything that stops a request between the agent and the upstream. Each
 /// variant says which side is at fault in its status: 4xx the agent, 502/504
@@ -54,12 +54,6 @@ pub enum ProxyError {
     /// The rules deny the request.
     #[error("{0}")]
     Denied(Denial),
-    /// A rule holds the request for approval, which this build cannot collect.
-    #[error(
-        "rule '{}' holds this request for approval by {}, but approvals cannot be collected yet, so it is denied",
-        .0.rule, .0.approvers.join(", ")
-    )]
-    ApprovalUnavailable(Hold),
     /// The endpoint has no base key to assume roles with.
     #[error("{}", match .0 {
         Some(why) => why.clone(),
@@ -85,10 +79,7 @@ impl ProxyError {
     pub fn status(&self) -> StatusCode {
         match self {
             ProxyError::ProxyAuth(_) => StatusCode::PROXY_AUTHENTICATION_REQUIRED,
-            ProxyError::LoopbackOnly
-            | ProxyError::UnknownHost(_)
-            | ProxyError::Denied(_)
-            | ProxyError::ApprovalUnavailable(_) => StatusCode::FORBIDDEN,
+            ProxyError::LoopbackOnly | ProxyError::UnknownHost(_) | ProxyError::Denied(_) => StatusCode::FORBIDDEN,
             ProxyError::BadRequest(_) | ProxyError::HostMismatch { .. } => StatusCode::BAD_REQUEST,
             ProxyError::Dial(DialError::Forbidden { .. }) => StatusCode::FORBIDDEN,
             ProxyError::Dial(DialError::Timeout { .. }) => StatusCode::GATEWAY_TIMEOUT,

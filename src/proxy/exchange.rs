@@ -17,15 +17,16 @@ use super::activity::Guarded;
 use super::body::{self, Body};
 use super::listener::Client;
 use super::{ProxyError, Target};
+use crate::approval::{HoldRequest, Outcome, PER_AGENT_LIMIT};
 use crate::aws::base::{self, Base};
 use crate::aws::chunks::Resigned;
 use crate::aws::sigv4::{Placement, Signer};
 use crate::aws::sts::{AssumeRole, WebIdentity};
 use crate::aws::{AccountId, AwsCredentials};
-use crate::config::{AgentName, AwsApi, Config, EndpointKind, UnknownHost};
+use crate::config::{AgentName, AwsApi, Config, DEFAULT_APPROVAL_TIMEOUT, EndpointKind, UnknownHost};
 use crate::facet::aws::{self as aws_facet, AwsRequest, MAX_PARAMS_BODY, signature};
 use crate::facet::{AgentFacts, AwsFacts, Facts, HttpFacts};
-use crate::policy::{Decision, Denial};
+use crate::policy::{Decision, Denial, Hold};
 
 /// The largest body clawgate hashes to re-sign a request that does not carry
 /// its own payload hash (every AWS API but S3); larger ones are refused.
@@ -99,7 +100,39 @@ pub(super) async fn exchange(
     match policy.decide(endpoint, &facts) {
         Decision::Allow(allowed) => tracing::debug!(%agent, rule = allowed.rule, "allowed"),
         Decision::Deny(denial) => return Err(ProxyError::Denied(denial)),
-        Decision::Hold(hold) => return Err(ProxyError::ApprovalUnavailable(hold)),
+        Decision::Hold(hold) => {
+            // An identical retry joins the hold, and an approval admits identical
+            // requests for a while: "identical" includes the body's hash, so
+            // read it (up to 1 MiB; a larger body never counts as identical).
+            let digest = match &read {
+                Some(bytes) => Some(Sha256::digest(bytes).to_vec()),
+                None => {
+                    let prefix = body::read_prefix(body, MAX_PARAMS_BODY)
+                        .await
+                        .map_err(|e| ProxyError::BadRequest(format!("the request body could not be read: {e}")))?;
+                    body = prefix.body;
+                    prefix.complete.then(|| Sha256::digest(&prefix.bytes).to_vec())
+                }
+            };
+            let request = hold_request(config, &hold, &facts, &parts, digest);
+            match proxy.approvals().hold(request).await {
+                Outcome::Allowed { by } => tracing::info!(%agent, rule = hold.rule, ?by, "approved"),
+                Outcome::Denied { by, reason } => {
+                    return Err(ProxyError::Denied(Denial::Human {
+                        rule: hold.rule,
+                        by,
+                        reason,
+                    }));
+                }
+                Outcome::TimedOut => return Err(ProxyError::Denied(Denial::TimedOut { rule: hold.rule })),
+                Outcome::TooMany => {
+                    return Err(ProxyError::Denied(Denial::Invalid(format!(
+                        "agent {agent} already has {PER_AGENT_LIMIT} requests waiting for approval; \
+                         wait for them to be decided"
+                    ))));
+                }
+            }
+        }
     }
     let mut upstream = (scheme, target.clone());
     if let (Some(api), Some(aws)) = (api, &facts.aws) {
@@ -120,6 +153,61 @@ pub(super) async fn exchange(
         .send(scheme, &target, Request::from_parts(parts, body))
         .await?;
     Ok(response.map(|b| body::boxed(Guarded::new(b, guard))))
+}
+
+/// What a held request shows the people deciding, and the fingerprint that
+/// makes an identical retry join the same hold.
+fn hold_request(config: &Config, hold: &Hold, facts: &Facts, parts: &Parts, body: Option<Vec<u8>>) -> HoldRequest {
+    let agent = facts.agent.name.to_string();
+    let what = match &facts.aws {
+        Some(aws) => {
+            let field = |name: &str| aws.strings.get(name).map_or("?", String::as_str);
+            let target = match (aws.strings.get("bucket"), aws.strings.get("key")) {
+                (Some(b), Some(k)) => format!(" {b}/{k}"),
+                (Some(b), None) => format!(" {b}"),
+                _ => String::new(),
+            };
+            format!(
+                "{} {}{target} in account {} ({}), {}",
+                field("action"),
+                field("service"),
+                field("account_name"),
+                field("account"),
+                field("region")
+            )
+        }
+        None => format!("{} https://{}{}", facts.http.method, facts.http.host, facts.http.path),
+    };
+    let summary = format!("{what}, by agent {agent} — rule '{}'", hold.rule);
+    let mut hash = Sha256::new();
+    for part in [
+        agent.as_str(),
+        parts.method.as_str(),
+        facts.http.host.as_str(),
+        parts.uri.path(),
+        parts.uri.query().unwrap_or(""),
+    ] {
+        hash.update(part.as_bytes());
+        hash.update([0]);
+    }
+    match body {
+        Some(digest) => hash.update(digest),
+        // Too large to hash here: never identical to another request.
+        None => hash.update(rand::random::<[u8; 16]>()),
+    }
+    let timeout = hold
+        .approvers
+        .first()
+        .and_then(|name| config.humans.iter().find(|h| &h.name == name))
+        .map_or(DEFAULT_APPROVAL_TIMEOUT, |h| h.timeout);
+    HoldRequest {
+        fingerprint: hex::encode(hash.finalize()),
+        agent,
+        rule: hold.rule.clone(),
+        summary,
+        approvers: hold.approvers.clone(),
+        timeout,
+    }
 }
 
 /// Reads the body first where the decision or the signature needs it: the

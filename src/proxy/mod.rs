@@ -37,6 +37,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::approval::Approvals;
 use crate::aws::base::RuntimeKeys;
 use crate::aws::sessions::Sessions;
 use crate::config::Gateway;
@@ -58,6 +59,8 @@ pub struct Proxy {
     sessions: Sessions,
     /// Base keys entered through the admin API.
     runtime_keys: RuntimeKeys,
+    /// Requests held for approval.
+    approvals: Arc<Approvals>,
     shutdown: CancellationToken,
     tasks: TaskTracker,
 }
@@ -82,6 +85,7 @@ impl Proxy {
             upstream: upstream.clone(),
             sessions: Sessions::new(Arc::new(upstream)),
             runtime_keys,
+            approvals: Arc::new(Approvals::default()),
             dialer,
             leaves,
             gateway,
@@ -121,6 +125,11 @@ impl Proxy {
     /// The configuration of the rules in force.
     pub fn config(&self) -> Arc<crate::config::Config> {
         Arc::clone(self.current.load().policy.config())
+    }
+
+    /// The requests held for approval.
+    pub fn approvals(&self) -> &Arc<Approvals> {
+        &self.approvals
     }
 
     /// The leaf certificate cache, for metrics.
