@@ -63,6 +63,14 @@ rule "the test upstream is open" {{
         )
     }
 
+    /// The same rules, also claiming `host` and dialling it at `addr`.
+    fn rules_claiming(&self, gateway_extra: &str, host: &str, addr: impl std::fmt::Display) -> String {
+        self.rules(gateway_extra, &format!(r#""{host}" = "{addr}""#)).replace(
+            r#"hosts = ["upstream.test"]"#,
+            &format!(r#"hosts = ["upstream.test", "{host}"]"#),
+        )
+    }
+
     async fn gateway(&self) -> Gateway {
         let rules = self.rules("", "");
         tokio::task::spawn_blocking(move || Gateway::start(&rules))
@@ -273,15 +281,7 @@ async fn a_request_for_another_host_inside_a_tunnel_is_rejected() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn link_local_and_metadata_addresses_are_never_dialled() {
     let origin = Origin::start().await;
-    let rules = origin
-        .rules(
-            r#"unknown_host = "tunnel""#,
-            r#""metadata.test" = "169.254.169.254:80""#,
-        )
-        .replace(
-            r#"hosts = ["upstream.test"]"#,
-            r#"hosts = ["upstream.test", "metadata.test"]"#,
-        );
+    let rules = origin.rules_claiming(r#"unknown_host = "tunnel""#, "metadata.test", "169.254.169.254:80");
     let gateway = tokio::task::spawn_blocking(move || Gateway::start(&rules))
         .await
         .unwrap();
@@ -310,10 +310,7 @@ async fn an_upstream_that_is_down_is_a_clear_502() {
         .unwrap()
         .local_addr()
         .unwrap();
-    let rules = origin.rules("", &format!(r#""down.test" = "{closed}""#)).replace(
-        r#"hosts = ["upstream.test"]"#,
-        r#"hosts = ["upstream.test", "down.test"]"#,
-    );
+    let rules = origin.rules_claiming("", "down.test", closed);
     let gateway = tokio::task::spawn_blocking(move || Gateway::start(&rules))
         .await
         .unwrap();
@@ -393,12 +390,7 @@ async fn head_keeps_the_upstream_content_length() {
 async fn absolute_form_plain_http_is_forwarded() {
     let origin = Origin::start().await;
     let plain = Upstream::start_plain().await;
-    let rules = origin
-        .rules("", &format!(r#""plain.test" = "{}""#, plain.addr))
-        .replace(
-            r#"hosts = ["upstream.test"]"#,
-            r#"hosts = ["upstream.test", "plain.test"]"#,
-        );
+    let rules = origin.rules_claiming("", "plain.test", plain.addr);
     let gateway = tokio::task::spawn_blocking(move || Gateway::start(&rules))
         .await
         .unwrap();

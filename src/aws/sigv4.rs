@@ -195,23 +195,33 @@ mod tests {
     use super::*;
     use crate::secret::Secret;
 
+    /// The temporary credentials both botocore comparisons were made with.
+    fn real_credentials() -> AwsCredentials {
+        AwsCredentials {
+            access_key_id: Secret::new("ASIAREALKEY".into()),
+            secret_access_key: Secret::new("realsecret".into()),
+            session_token: Some(Secret::new("REALTOKEN".into())),
+            expires: None,
+        }
+    }
+
+    /// An S3 signer at 2024-01-15T12:34:56Z, the time of the botocore values.
+    fn s3_signer(credentials: &AwsCredentials) -> Signer<'_> {
+        Signer {
+            credentials,
+            region: "us-east-1",
+            service: "s3",
+            time: UNIX_EPOCH + Duration::from_secs(1_705_322_096),
+        }
+    }
+
     #[test]
     fn matches_botocore_for_an_s3_key_with_awkward_characters() {
         // Expected value computed by botocore 1.44.5's S3SigV4Auth for the same
         // inputs (empty body, 2024-01-15T12:34:56Z).
         const EMPTY: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
-        let credentials = AwsCredentials {
-            access_key_id: Secret::new("ASIAREALKEY".into()),
-            secret_access_key: Secret::new("realsecret".into()),
-            session_token: Some(Secret::new("REALTOKEN".into())),
-            expires: None,
-        };
-        let signer = Signer {
-            credentials: &credentials,
-            region: "us-east-1",
-            service: "s3",
-            time: UNIX_EPOCH + Duration::from_secs(1_705_322_096),
-        };
+        let credentials = real_credentials();
+        let signer = s3_signer(&credentials);
         let (mut parts, ()) = http::Request::get("/my%20folder/a%2Bb%3Dc~d%20%C3%A9.txt")
             .header("host", "bucket.s3.amazonaws.com")
             .header("authorization", "AWS4-HMAC-SHA256 Credential=AKIA111111111111XXXX/20240115/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=0")
@@ -238,18 +248,8 @@ mod tests {
 
     #[test]
     fn a_presigned_url_is_presigned_again_as_botocore_would() {
-        let credentials = AwsCredentials {
-            access_key_id: Secret::new("ASIAREALKEY".into()),
-            secret_access_key: Secret::new("realsecret".into()),
-            session_token: Some(Secret::new("REALTOKEN".into())),
-            expires: None,
-        };
-        let signer = Signer {
-            credentials: &credentials,
-            region: "us-east-1",
-            service: "s3",
-            time: UNIX_EPOCH + Duration::from_secs(1_705_322_096),
-        };
+        let credentials = real_credentials();
+        let signer = s3_signer(&credentials);
         let agent_url = "/my%20key.txt?versionId=v1&X-Amz-Algorithm=AWS4-HMAC-SHA256\
             &X-Amz-Credential=AKIA111111111111CLAW%2F20240115%2Fus-east-1%2Fs3%2Faws4_request\
             &X-Amz-Date=20240115T120000Z&X-Amz-Expires=3600&X-Amz-SignedHeaders=host&X-Amz-Signature=00";

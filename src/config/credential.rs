@@ -117,18 +117,18 @@ pub(super) fn read_all(blocks: &Blocks<'_>, env: &dyn Environment, errors: &mut 
             }
             None => None,
         };
-        let source = match (inline, file) {
-            _ if web_identity.is_some() => web_identity.unwrap_or(KeySource::Runtime),
-            (Some(_), Some(_)) => {
-                errors.extend(
-                    s.get("credentials_file")
-                        .map(|a| s.invalid(a, "give the key inline or in a credentials file, not both")),
-                );
+        let sources = usize::from(inline.is_some()) + usize::from(file.is_some()) + usize::from(web_identity.is_some());
+        let source = match (inline, file, web_identity) {
+            _ if sources > 1 => {
+                errors.push(s.invalid_block(
+                    "give the key one way: inline (access_key_id, secret_access_key), credentials_file, or web_identity",
+                ));
                 KeySource::Runtime
             }
-            (Some(key), None) => KeySource::Inline(key),
-            (None, Some(path)) => KeySource::File { path, profile },
-            (None, None) => KeySource::Runtime,
+            (Some(key), _, _) => KeySource::Inline(key),
+            (_, Some(path), _) => KeySource::File { path, profile },
+            (_, _, Some(web)) => web,
+            (None, None, None) => KeySource::Runtime,
         };
         if let Some((_, first)) = credentials.iter().find(|(c, _)| c.name == *name) {
             errors.push(ConfigError::Duplicate {

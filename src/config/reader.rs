@@ -193,6 +193,15 @@ impl<'a> Settings<'a> {
         }
     }
 
+    /// An error about the block as a whole.
+    pub fn invalid_block(&self, problem: &str) -> ConfigError {
+        ConfigError::InvalidValue {
+            at: self.at.clone(),
+            name: self.block.clone(),
+            problem: problem.to_string(),
+        }
+    }
+
     /// An error for a required attribute that is absent.
     pub fn missing(&self, at: Location, name: &'static str, example: &'static str) -> ConfigError {
         ConfigError::MissingAttribute {
