@@ -16,68 +16,10 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use support::agent::{self, exchange, read_head, tunnel};
 use support::gateway::{Gateway, cli};
+use support::origin::Origin;
 use support::test_ca::TestCa;
 use support::upstream::{CHUNK, Upstream, matches_pattern, pattern_slice};
 use tokio::io::AsyncWriteExt;
-
-/// A test CA, an upstream serving `upstream.test` with its certificate, and
-/// the file holding the CA for clawgate's `upstream_ca`.
-struct Origin {
-    ca: TestCa,
-    upstream: Upstream,
-    ca_file: tempfile::NamedTempFile,
-}
-
-impl Origin {
-    async fn start() -> Origin {
-        let ca = TestCa::new();
-        let upstream = Upstream::start_tls(&ca, &["upstream.test", "other.test"]).await;
-        let ca_file = tempfile::NamedTempFile::new().unwrap();
-        ca.write_pem(ca_file.path());
-        Origin { ca, upstream, ca_file }
-    }
-
-    /// Rules that intercept `upstream.test`, dial it at the local upstream,
-    /// and add `gateway_extra` to the gateway block.
-    fn rules(&self, gateway_extra: &str, resolve_extra: &str) -> String {
-        format!(
-            r#"
-gateway {{
-  upstream_ca = "{ca}"
-  resolve = {{
-    "upstream.test" = "{addr}"
-    {resolve_extra}
-  }}
-  {gateway_extra}
-}}
-endpoint "https" "test" {{
-  hosts = ["upstream.test"]
-}}
-rule "the test upstream is open" {{
-  match  = true
-  action = "allow"
-}}
-"#,
-            ca = self.ca_file.path().display(),
-            addr = self.upstream.addr,
-        )
-    }
-
-    /// The same rules, also claiming `host` and dialling it at `addr`.
-    fn rules_claiming(&self, gateway_extra: &str, host: &str, addr: impl std::fmt::Display) -> String {
-        self.rules(gateway_extra, &format!(r#""{host}" = "{addr}""#)).replace(
-            r#"hosts = ["upstream.test"]"#,
-            &format!(r#"hosts = ["upstream.test", "{host}"]"#),
-        )
-    }
-
-    async fn gateway(&self) -> Gateway {
-        let rules = self.rules("", "");
-        tokio::task::spawn_blocking(move || Gateway::start(&rules))
-            .await
-            .unwrap()
-    }
-}
 
 fn client(gateway: &Gateway, http1_only: bool) -> reqwest::Client {
     agent::client(&gateway.proxy_url(), &gateway.ca_pem(), http1_only)

@@ -11,5 +11,6 @@
 pub mod agent;
 pub mod gateway;
 pub mod moto;
+pub mod origin;
 pub mod test_ca;
 pub mod upstream;
