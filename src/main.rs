@@ -39,6 +39,9 @@ enum Command {
         /// Serve the admin API here instead of `gateway.admin`.
         #[arg(long)]
         admin: Option<SocketAddr>,
+        /// Write audit records here instead of `gateway.audit_log` (default audit/audit.jsonl).
+        #[arg(long, env = "CLAWGATE_AUDIT_LOG")]
+        audit_log: Option<PathBuf>,
     },
     /// Manage clawgate's certificate authority.
     Ca {
@@ -204,12 +207,14 @@ fn execute(command: Command) -> anyhow::Result<ExitCode> {
             ca_dir,
             listen,
             admin,
+            audit_log,
         } => {
             let options = Options {
                 rules,
                 ca_dir,
                 listen,
                 admin,
+                audit_log,
             };
             let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
             runtime.block_on(run::run(options, run::shutdown_signal()))?;

@@ -11,6 +11,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::admin::Admin;
+use crate::audit::{Audit, AuditLog, AuditLogError};
 use crate::aws::base::RuntimeKeys;
 use crate::config::{Config, ConfigErrors, KeySource};
 use crate::policy::Policy;
@@ -34,7 +35,12 @@ pub struct Options {
     pub listen: Option<SocketAddr>,
     /// Overrides `gateway.admin`.
     pub admin: Option<SocketAddr>,
+    /// Overrides `gateway.audit_log`.
+    pub audit_log: Option<PathBuf>,
 }
+
+/// Where the audit log goes when neither the command line nor the gateway block says.
+pub const DEFAULT_AUDIT_LOG: &str = "audit/audit.jsonl";
 
 /// Why the gateway could not start.
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +59,9 @@ pub enum StartError {
         /// Why.
         source: std::io::Error,
     },
+    /// The audit log could not be opened.
+    #[error("{0}")]
+    Audit(#[from] AuditLogError),
     /// An address could not be bound.
     #[error("cannot listen for {what} on {addr}: {source}")]
     Bind {
@@ -87,8 +96,13 @@ pub async fn run(options: Options, stop: impl Future<Output = ()>) -> Result<(),
             path: options.ca_dir.clone(),
             source,
         })?;
+    let audit = &config.gateway.audit;
+    let audit_path = audit.path.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_AUDIT_LOG));
+    let audit_log = AuditLog::open(&audit_path, audit.rotate_bytes, audit.keep)?;
+    tracing::info!(path = %audit_path.display(), "audit records go to {}", audit_path.display());
+    let audit = Arc::new(Audit::new(Some(audit_log)));
     let runtime_keys = RuntimeKeys::default();
-    let proxy = Arc::new(Proxy::new(policy, leaves, runtime_keys.clone())?);
+    let proxy = Arc::new(Proxy::new(policy, leaves, runtime_keys.clone(), Arc::clone(&audit))?);
     if let Some(token) = new_token {
         println!(
             "admin API token (shown only now; clawgate keeps only its hash): {}",
@@ -120,6 +134,8 @@ pub async fn run(options: Options, stop: impl Future<Output = ()>) -> Result<(),
     admin_shutdown.cancel();
     // Both tasks end on their own once shut down; a panic in one was already logged.
     let _ = tokio::join!(admin, serving);
+    // Every response has been sent or cut off by now, so every record is queued.
+    audit.close();
     tracing::info!("stopped");
     Ok(())
 }
@@ -129,6 +145,9 @@ fn load(options: &Options) -> Result<Policy, ConfigErrors> {
     let mut config = Config::load_dir(&options.rules)?;
     config.gateway.listen = options.listen.unwrap_or(config.gateway.listen);
     config.gateway.admin = options.admin.unwrap_or(config.gateway.admin);
+    if let Some(path) = &options.audit_log {
+        config.gateway.audit.path = Some(path.clone());
+    }
     Policy::compile(config)
 }
 

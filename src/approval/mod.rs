@@ -4,17 +4,17 @@
 //! hold never blocks another request. An identical retry joins the pending
 //! hold, and an approval admits identical requests for a grant window.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
-use tokio::sync::watch;
+use tokio::sync::{broadcast, watch};
 
-/// How long an approval admits identical requests.
-pub const GRANT_WINDOW: Duration = Duration::from_secs(300);
-/// Pending holds one agent may have at once.
-pub const PER_AGENT_LIMIT: usize = 20;
+use crate::config::ApprovalSettings;
+
+/// Events kept for subscribers that fall behind (the dashboard, Telegram).
+const EVENT_BACKLOG: usize = 4096;
 
 /// What a request is held for: enough to join retries and to show a human.
 #[derive(Debug, Clone)]
@@ -31,6 +31,8 @@ pub struct HoldRequest {
     pub approvers: Vec<String>,
     /// How long it may wait.
     pub timeout: Duration,
+    /// The request's facts, flat (`aws.action` → `PutObject`), for the people deciding.
+    pub facets: BTreeMap<String, String>,
 }
 
 /// How a hold ended.
@@ -51,7 +53,46 @@ pub enum Outcome {
     /// No answer in time.
     TimedOut,
     /// The agent already has too many pending holds.
-    TooMany,
+    TooMany {
+        /// The limit it reached.
+        limit: usize,
+    },
+}
+
+impl Outcome {
+    /// A word for it: `allowed`, `denied`, `timed out` or `too many`.
+    pub fn word(&self) -> &'static str {
+        match self {
+            Outcome::Allowed { .. } => "allowed",
+            Outcome::Denied { .. } => "denied",
+            Outcome::TimedOut => "timed out",
+            Outcome::TooMany { .. } => "too many",
+        }
+    }
+}
+
+/// How a request's hold ended, and which hold it was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settled {
+    /// The hold it waited on; `None` when it did not wait (an earlier
+    /// approval admitted it, or the agent had too many pending).
+    pub hold: Option<u64>,
+    /// How it ended.
+    pub outcome: Outcome,
+}
+
+/// What happens to holds, for whoever shows them to people.
+#[derive(Debug, Clone)]
+pub enum HoldEvent {
+    /// A hold is new, or one of its approvers allowed it and it waits for the next.
+    Pending(HoldView),
+    /// A hold ended.
+    Settled {
+        /// The hold.
+        id: u64,
+        /// How.
+        outcome: Outcome,
+    },
 }
 
 /// A pending hold as the API shows it.
@@ -65,10 +106,18 @@ pub struct HoldView {
     pub rule: String,
     /// The one-line summary.
     pub summary: String,
+    /// Every approver, in order.
+    pub approvers: Vec<String>,
+    /// Who has allowed it so far.
+    pub allowed_by: Vec<String>,
     /// Approvers still to decide, in order.
     pub waiting_for: Vec<String>,
     /// Seconds since the epoch when it was made.
     pub since: u64,
+    /// Seconds since the epoch when it times out.
+    pub expires: u64,
+    /// The request's facts, flat.
+    pub facets: BTreeMap<String, String>,
 }
 
 /// Why a decision on a hold was not taken.
@@ -77,6 +126,14 @@ pub enum ApprovalError {
     /// No such pending hold.
     #[error("no pending hold {0}; it may have been decided or timed out")]
     NotFound(u64),
+    /// The hold waits for someone else first.
+    #[error("hold {id} waits for {waiting_for} first")]
+    NotYourTurn {
+        /// The hold.
+        id: u64,
+        /// Who it waits for.
+        waiting_for: String,
+    },
 }
 
 struct Pending {
@@ -94,27 +151,75 @@ struct State {
 }
 
 /// Every pending hold.
-#[derive(Default)]
 pub struct Approvals {
+    settings: ApprovalSettings,
     state: Mutex<State>,
     next_id: AtomicU64,
+    events: broadcast::Sender<HoldEvent>,
+}
+
+impl Pending {
+    fn view(&self, id: u64) -> HoldView {
+        let epoch = |t: SystemTime| t.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        HoldView {
+            id,
+            agent: self.request.agent.clone(),
+            rule: self.request.rule.clone(),
+            summary: self.request.summary.clone(),
+            approvers: self.request.approvers.clone(),
+            allowed_by: self.allowed_by.clone(),
+            waiting_for: self.request.approvers[self.allowed_by.len().min(self.request.approvers.len())..].to_vec(),
+            since: epoch(self.since),
+            expires: epoch(self.since + self.request.timeout),
+            facets: self.request.facets.clone(),
+        }
+    }
+}
+
+impl Default for Approvals {
+    fn default() -> Approvals {
+        Approvals::new(ApprovalSettings::default())
+    }
 }
 
 impl Approvals {
+    /// No holds yet; `settings` sets the grant window and the per-agent limit.
+    pub fn new(settings: ApprovalSettings) -> Approvals {
+        Approvals {
+            settings,
+            state: Mutex::default(),
+            next_id: AtomicU64::new(0),
+            events: broadcast::channel(EVENT_BACKLOG).0,
+        }
+    }
+
+    /// Events for every hold from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<HoldEvent> {
+        self.events.subscribe()
+    }
+
+    /// How many holds are pending.
+    pub fn count(&self) -> usize {
+        self.lock().pending.len()
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Holds `request` until it is decided or times out.
-    pub async fn hold(&self, request: HoldRequest) -> Outcome {
+    pub async fn hold(&self, request: HoldRequest) -> Settled {
         let timeout = request.timeout;
         let (id, mut outcome) = {
             let mut state = self.lock();
             let now = Instant::now();
             state.grants.retain(|_, until| *until > now);
             if state.grants.contains_key(&request.fingerprint) {
-                return Outcome::Allowed {
-                    by: vec!["(an earlier approval of the same request)".to_string()],
+                return Settled {
+                    hold: None,
+                    outcome: Outcome::Allowed {
+                        by: vec!["(an earlier approval of the same request)".to_string()],
+                    },
                 };
             }
             match state
@@ -129,8 +234,12 @@ impl Approvals {
                         .values()
                         .filter(|p| p.request.agent == request.agent)
                         .count();
-                    if mine >= PER_AGENT_LIMIT {
-                        return Outcome::TooMany;
+                    let limit = self.settings.max_pending_per_agent;
+                    if mine >= limit {
+                        return Settled {
+                            hold: None,
+                            outcome: Outcome::TooMany { limit },
+                        };
                     }
                     let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
                     let (sender, receiver) = watch::channel(None);
@@ -142,58 +251,69 @@ impl Approvals {
                         "holding for approval"
                     );
                     state.by_fingerprint.insert(request.fingerprint.clone(), id);
-                    state.pending.insert(
-                        id,
-                        Pending {
-                            request,
-                            allowed_by: Vec::new(),
-                            since: SystemTime::now(),
-                            outcome: sender,
-                        },
-                    );
+                    let pending = Pending {
+                        request,
+                        allowed_by: Vec::new(),
+                        since: SystemTime::now(),
+                        outcome: sender,
+                    };
+                    // Nobody listening is no reason not to hold.
+                    let _ = self.events.send(HoldEvent::Pending(pending.view(id)));
+                    state.pending.insert(id, pending);
                     (id, receiver)
                 }
             }
         };
         let decided = tokio::time::timeout(timeout, outcome.wait_for(Option::is_some)).await;
-        match decided {
+        let outcome = match decided {
             Ok(Ok(value)) => value.clone().unwrap_or(Outcome::TimedOut),
             _ => {
                 self.finish(id, Outcome::TimedOut);
                 Outcome::TimedOut
             }
+        };
+        Settled {
+            hold: Some(id),
+            outcome,
         }
     }
 
     /// The pending holds, oldest first.
     pub fn pending(&self) -> Vec<HoldView> {
         let state = self.lock();
-        let mut views: Vec<HoldView> = state
-            .pending
-            .iter()
-            .map(|(id, p)| HoldView {
-                id: *id,
-                agent: p.request.agent.clone(),
-                rule: p.request.rule.clone(),
-                summary: p.request.summary.clone(),
-                waiting_for: p.request.approvers[p.allowed_by.len()..].to_vec(),
-                since: p
-                    .since
-                    .duration_since(SystemTime::UNIX_EPOCH)
-                    .map_or(0, |d| d.as_secs()),
-            })
-            .collect();
+        let mut views: Vec<HoldView> = state.pending.iter().map(|(id, p)| p.view(*id)).collect();
         views.sort_by_key(|v| v.id);
         views
     }
 
-    /// Records `by`'s allow: the hold is released once every approver has allowed it.
-    pub fn allow(&self, id: u64, by: &str) -> Result<(), ApprovalError> {
+    /// The pending hold `id`, if it is pending.
+    pub fn get(&self, id: u64) -> Option<HoldView> {
+        self.lock().pending.get(&id).map(|p| p.view(id))
+    }
+
+    /// Records `by`'s allow: the hold is released once every approver has
+    /// allowed it. With `approver`, the allow counts only if the hold waits
+    /// for that approver now (a Telegram chat speaks for one approver).
+    pub fn allow(&self, id: u64, by: &str, approver: Option<&str>) -> Result<(), ApprovalError> {
         let released = {
             let mut state = self.lock();
             let pending = state.pending.get_mut(&id).ok_or(ApprovalError::NotFound(id))?;
+            let next = pending.request.approvers.get(pending.allowed_by.len());
+            if let (Some(approver), Some(next)) = (approver, next)
+                && approver != next
+            {
+                return Err(ApprovalError::NotYourTurn {
+                    id,
+                    waiting_for: next.clone(),
+                });
+            }
             pending.allowed_by.push(by.to_string());
-            (pending.allowed_by.len() >= pending.request.approvers.len()).then(|| pending.allowed_by.clone())
+            if pending.allowed_by.len() >= pending.request.approvers.len() {
+                Some(pending.allowed_by.clone())
+            } else {
+                let _ = self.events.send(HoldEvent::Pending(pending.view(id)));
+                None
+            }
         };
         if let Some(by) = released {
             self.finish(id, Outcome::Allowed { by });
@@ -224,11 +344,16 @@ impl Approvals {
         };
         state.by_fingerprint.remove(&pending.request.fingerprint);
         if matches!(outcome, Outcome::Allowed { .. }) {
-            state
-                .grants
-                .insert(pending.request.fingerprint.clone(), Instant::now() + GRANT_WINDOW);
+            state.grants.insert(
+                pending.request.fingerprint.clone(),
+                Instant::now() + self.settings.grant_window,
+            );
         }
         tracing::info!(hold = id, outcome = ?outcome, "hold decided");
+        let _ = self.events.send(HoldEvent::Settled {
+            id,
+            outcome: outcome.clone(),
+        });
         pending.outcome.send_replace(Some(outcome));
     }
 }

@@ -12,6 +12,7 @@ fn request(fingerprint: &str, approvers: &[&str], timeout: Duration) -> HoldRequ
         summary: "PutObject s3 b/k".to_string(),
         approvers: approvers.iter().map(|a| a.to_string()).collect(),
         timeout,
+        facets: BTreeMap::from([("http.method".to_string(), "PUT".to_string())]),
     }
 }
 
@@ -47,19 +48,35 @@ async fn each_approver_in_order_must_allow_and_a_retry_joins_the_hold() {
     });
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert_eq!(approvals.pending().len(), 1, "the retry joined the same hold");
-    approvals.allow(id, "alice").unwrap();
+    assert_eq!(
+        approvals.allow(id, "Bob B.", Some("bob")),
+        Err(ApprovalError::NotYourTurn {
+            id,
+            waiting_for: "alice".into()
+        }),
+        "a channel speaking for bob cannot allow before alice"
+    );
+    approvals.allow(id, "alice", Some("alice")).unwrap();
     assert_eq!(approvals.pending()[0].waiting_for, ["bob"]);
-    approvals.allow(id, "bob").unwrap();
+    assert_eq!(approvals.pending()[0].allowed_by, ["alice"]);
+    approvals.allow(id, "bob", None).unwrap();
     let allowed = Outcome::Allowed {
         by: vec!["alice".into(), "bob".into()],
     };
-    assert_eq!(a.await.unwrap(), allowed);
-    assert_eq!(retry.await.unwrap(), allowed);
+    assert_eq!(
+        a.await.unwrap(),
+        Settled {
+            hold: Some(id),
+            outcome: allowed.clone()
+        }
+    );
+    assert_eq!(retry.await.unwrap().outcome, allowed);
     // The grant window admits the same request again without asking.
     let again = approvals
         .hold(request("same", &["alice", "bob"], Duration::from_secs(10)))
         .await;
-    assert!(matches!(again, Outcome::Allowed { .. }));
+    assert_eq!(again.hold, None, "admitted without a hold");
+    assert!(matches!(again.outcome, Outcome::Allowed { .. }));
 }
 
 #[tokio::test]
@@ -72,7 +89,7 @@ async fn a_denial_names_who_and_a_timeout_denies() {
     let id = first_pending(&approvals).await;
     approvals.deny(id, "alice", Some("not today".into())).unwrap();
     assert_eq!(
-        held.await.unwrap(),
+        held.await.unwrap().outcome,
         Outcome::Denied {
             by: "alice".into(),
             reason: Some("not today".into())
@@ -81,7 +98,8 @@ async fn a_denial_names_who_and_a_timeout_denies() {
     assert_eq!(
         approvals
             .hold(request("y", &["alice"], Duration::from_millis(50)))
-            .await,
+            .await
+            .outcome,
         Outcome::TimedOut
     );
     assert!(approvals.pending().is_empty(), "a timed-out hold is gone");
@@ -90,8 +108,12 @@ async fn a_denial_names_who_and_a_timeout_denies() {
 
 #[tokio::test]
 async fn an_agent_past_its_limit_is_refused() {
-    let approvals = Arc::new(Approvals::default());
-    for i in 0..PER_AGENT_LIMIT {
+    let limit = 3;
+    let approvals = Arc::new(Approvals::new(ApprovalSettings {
+        grant_window: Duration::from_secs(300),
+        max_pending_per_agent: limit,
+    }));
+    for i in 0..limit {
         let approvals = Arc::clone(&approvals);
         tokio::spawn(async move {
             approvals
@@ -100,7 +122,7 @@ async fn an_agent_past_its_limit_is_refused() {
         });
     }
     for _ in 0..100 {
-        if approvals.pending().len() == PER_AGENT_LIMIT {
+        if approvals.pending().len() == limit {
             break;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -108,7 +130,39 @@ async fn an_agent_past_its_limit_is_refused() {
     assert_eq!(
         approvals
             .hold(request("one more", &["a"], Duration::from_secs(10)))
-            .await,
-        Outcome::TooMany
+            .await
+            .outcome,
+        Outcome::TooMany { limit }
     );
+}
+
+#[tokio::test]
+async fn subscribers_see_holds_open_progress_and_settle() {
+    let approvals = Arc::new(Approvals::default());
+    let mut events = approvals.subscribe();
+    let held = tokio::spawn({
+        let approvals = Arc::clone(&approvals);
+        async move {
+            approvals
+                .hold(request("e", &["alice", "bob"], Duration::from_secs(10)))
+                .await
+        }
+    });
+    let HoldEvent::Pending(opened) = events.recv().await.unwrap() else {
+        panic!("the first event is the new hold")
+    };
+    assert_eq!(opened.waiting_for, ["alice", "bob"]);
+    assert_eq!(opened.facets["http.method"], "PUT");
+    assert_eq!(opened.expires - opened.since, 10);
+    approvals.allow(opened.id, "alice", None).unwrap();
+    let HoldEvent::Pending(progressed) = events.recv().await.unwrap() else {
+        panic!("an allow that does not release it shows progress")
+    };
+    assert_eq!(progressed.waiting_for, ["bob"]);
+    approvals.deny(opened.id, "bob", None).unwrap();
+    let HoldEvent::Settled { id, outcome } = events.recv().await.unwrap() else {
+        panic!("then it settles")
+    };
+    assert_eq!((id, outcome.word()), (opened.id, "denied"));
+    assert_eq!(held.await.unwrap().outcome.word(), "denied");
 }

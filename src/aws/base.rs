@@ -40,6 +40,11 @@ impl RuntimeKeys {
             .insert(name.to_string(), key);
     }
 
+    /// Whether a key has been set for the credential `name`.
+    pub fn is_set(&self, name: &str) -> bool {
+        self.0.read().unwrap_or_else(PoisonError::into_inner).contains_key(name)
+    }
+
     fn get(&self, name: &str) -> Option<AwsKey> {
         self.0.read().unwrap_or_else(PoisonError::into_inner).get(name).cloned()
     }

@@ -5,6 +5,7 @@ mod account;
 pub mod base;
 pub mod chunks;
 mod credentials;
+mod error_code;
 pub mod models;
 pub mod profiles;
 pub mod sessions;
@@ -14,4 +15,5 @@ pub mod template;
 
 pub use account::AccountId;
 pub use credentials::AwsCredentials;
+pub use error_code::error_code;
 pub use models::{MODELS, Models, Operation, Protocol, Service};

@@ -4,6 +4,7 @@
 //! runs.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
@@ -41,6 +42,7 @@ enum Entry {
 pub struct Sessions {
     transport: Arc<dyn Transport>,
     entries: Mutex<HashMap<Key, Entry>>,
+    calls: Arc<AtomicU64>,
 }
 
 impl Sessions {
@@ -49,7 +51,13 @@ impl Sessions {
         Sessions {
             transport,
             entries: Mutex::new(HashMap::new()),
+            calls: Arc::default(),
         }
+    }
+
+    /// A live count of the STS calls made, for metrics.
+    pub fn calls(&self) -> Arc<AtomicU64> {
+        Arc::clone(&self.calls)
     }
 
     /// Credentials for `ask`, from the cache or from STS with `base`.
@@ -104,6 +112,7 @@ impl Sessions {
                 Some(Entry::Ready(credentials)) if fresh(credentials) => return Ok(credentials.clone()),
                 Some(Entry::Pending(pending)) => pending.clone(),
                 _ => {
+                    self.calls.fetch_add(1, Ordering::Relaxed);
                     let pending = call.boxed().shared();
                     entries.insert(key.clone(), Entry::Pending(pending.clone()));
                     pending

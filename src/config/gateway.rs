@@ -8,7 +8,8 @@ use super::reader::{Blocks, Settings};
 use super::{ConfigError, HostPattern, parse_duration};
 
 const SETTINGS: &str = "listen, admin, unknown_host, resolve, upstream_ca, upstream_roots, \
-    max_connections, max_header_bytes, header_read_timeout, idle_timeout, connect_timeout, shutdown_grace";
+    max_connections, max_header_bytes, header_read_timeout, idle_timeout, connect_timeout, shutdown_grace, \
+    audit_log, audit_rotate_mb, audit_keep, grant_window, max_pending_per_agent";
 
 /// Gateway-wide settings; every field has a default, so the block is optional.
 #[derive(Debug, Clone)]
@@ -27,6 +28,49 @@ pub struct Gateway {
     pub upstream_roots: UpstreamRoots,
     /// Timeouts and size limits.
     pub limits: Limits,
+    /// Where audit records go.
+    pub audit: AuditSettings,
+    /// How held requests are admitted and limited.
+    pub approvals: ApprovalSettings,
+}
+
+/// Where the audit log is written and when it is rotated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditSettings {
+    /// The JSON Lines file (`audit_log`); `None` means the command line's default.
+    pub path: Option<PathBuf>,
+    /// The size past which the file is rotated, in bytes (`audit_rotate_mb`).
+    pub rotate_bytes: u64,
+    /// How many rotated files are kept (`audit_keep`).
+    pub keep: usize,
+}
+
+impl Default for AuditSettings {
+    fn default() -> AuditSettings {
+        AuditSettings {
+            path: None,
+            rotate_bytes: 64 << 20,
+            keep: 5,
+        }
+    }
+}
+
+/// How held requests are admitted and limited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApprovalSettings {
+    /// How long an approval also admits identical requests (`grant_window`).
+    pub grant_window: Duration,
+    /// Holds one agent may have pending at once (`max_pending_per_agent`).
+    pub max_pending_per_agent: usize,
+}
+
+impl Default for ApprovalSettings {
+    fn default() -> ApprovalSettings {
+        ApprovalSettings {
+            grant_window: Duration::from_secs(300),
+            max_pending_per_agent: 20,
+        }
+    }
 }
 
 impl Default for Gateway {
@@ -39,6 +83,8 @@ impl Default for Gateway {
             upstream_ca: None,
             upstream_roots: UpstreamRoots::Webpki,
             limits: Limits::default(),
+            audit: AuditSettings::default(),
+            approvals: ApprovalSettings::default(),
         }
     }
 }
@@ -161,7 +207,9 @@ pub(super) fn read(blocks: &Blocks<'_>, errors: &mut Vec<ConfigError>) -> Gatewa
             ))
         }
     });
+    gateway.audit.path = s.parsed("audit_log", errors, |t| Ok(item.source_dir().join(t)));
     for (key, field) in [
+        ("grant_window", &mut gateway.approvals.grant_window),
         ("header_read_timeout", &mut limits.header_read_timeout),
         ("idle_timeout", &mut limits.idle_timeout),
         ("connect_timeout", &mut limits.connect_timeout),
@@ -171,9 +219,13 @@ pub(super) fn read(blocks: &Blocks<'_>, errors: &mut Vec<ConfigError>) -> Gatewa
             *field = d;
         }
     }
+    let mut rotate_mb = usize::try_from(gateway.audit.rotate_bytes >> 20).unwrap_or(usize::MAX);
     for (key, field, least) in [
         ("max_connections", &mut limits.max_connections, 1),
         ("max_header_bytes", &mut limits.max_header_bytes, 1024),
+        ("audit_rotate_mb", &mut rotate_mb, 1),
+        ("audit_keep", &mut gateway.audit.keep, 1),
+        ("max_pending_per_agent", &mut gateway.approvals.max_pending_per_agent, 1),
     ] {
         match s.integer(key, errors).map(usize::try_from) {
             Some(Ok(n)) if n >= least => *field = n,
@@ -181,6 +233,7 @@ pub(super) fn read(blocks: &Blocks<'_>, errors: &mut Vec<ConfigError>) -> Gatewa
             None => {}
         }
     }
+    gateway.audit.rotate_bytes = (rotate_mb as u64).saturating_mul(1 << 20);
     if let Some(entries) = s.string_map("resolve", errors) {
         let mut resolve = Vec::new();
         for (pattern, addr, at) in entries {

@@ -27,7 +27,7 @@ pub use duration::parse_duration;
 pub use endpoint::{AwsApi, Endpoint, EndpointKind};
 pub use environment::{Environment, ProcessEnvironment};
 pub use error::{ConfigError, ConfigErrors};
-pub use gateway::{Gateway, Limits, Resolve, UnknownHost, UpstreamRoots};
+pub use gateway::{ApprovalSettings, AuditSettings, Gateway, Limits, Resolve, UnknownHost, UpstreamRoots};
 pub use host_pattern::HostPattern;
 pub use human::{DEFAULT_APPROVAL_TIMEOUT, Human, Telegram};
 pub use resolve::{EndpointId, Notice, Rule, edit_distance};

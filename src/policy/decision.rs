@@ -78,13 +78,7 @@ impl Decision {
         match self {
             Decision::Allow(m) => Some(&m.rule),
             Decision::Hold(h) => Some(&h.rule),
-            Decision::Deny(
-                Denial::Rule { rule, .. }
-                | Denial::Error { rule, .. }
-                | Denial::Human { rule, .. }
-                | Denial::TimedOut { rule },
-            ) => Some(rule),
-            Decision::Deny(Denial::NoMatch | Denial::Invalid(_)) => None,
+            Decision::Deny(denial) => denial.rule(),
         }
     }
 
@@ -94,6 +88,19 @@ impl Decision {
             Decision::Allow(_) => "allow",
             Decision::Deny(_) => "deny",
             Decision::Hold(_) => "approve",
+        }
+    }
+}
+
+impl Denial {
+    /// The name of the rule behind the denial, if one is.
+    pub fn rule(&self) -> Option<&str> {
+        match self {
+            Denial::Rule { rule, .. }
+            | Denial::Error { rule, .. }
+            | Denial::Human { rule, .. }
+            | Denial::TimedOut { rule } => Some(rule),
+            Denial::NoMatch | Denial::Invalid(_) => None,
         }
     }
 }

@@ -3,21 +3,21 @@
 //! decide, and for AWS re-sign with the target account's credentials, then
 //! forward.
 
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use http::request::Parts;
 use http::uri::Scheme;
 use http::{Request, Response};
 use http_body_util::BodyExt;
-use hyper::body::Incoming;
 use sha2::{Digest, Sha256};
 
 use super::activity::Guarded;
 use super::body::{self, Body};
 use super::listener::Client;
 use super::{ProxyError, Target};
-use crate::approval::{HoldRequest, Outcome, PER_AGENT_LIMIT};
+use crate::approval::{HoldRequest, Outcome, Settled};
+use crate::audit::{Approval, Record, Verdict};
 use crate::aws::base::{self, Base};
 use crate::aws::chunks::Resigned;
 use crate::aws::sigv4::{Placement, Signer};
@@ -39,13 +39,15 @@ const KNOWN_STREAMING: [&str; 3] = [
     "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER",
 ];
 
-/// Decides on `request` for `target` and, if allowed, forwards it.
+/// Decides on `request` for `target` and, if allowed, forwards it; notes
+/// what it decided, and why, in `record`.
 pub(super) async fn exchange(
     client: &Client,
     agent: &AgentName,
     scheme: Scheme,
     target: &Target,
-    request: Request<Incoming>,
+    request: Request<Body>,
+    record: &mut Record,
 ) -> Result<Response<Body>, ProxyError> {
     let default_port = if scheme == Scheme::HTTP { 80 } else { 443 };
     target.check_request(&request, default_port)?;
@@ -61,15 +63,18 @@ pub(super) async fn exchange(
         // Plain HTTP to an unclaimed host, with unclaimed hosts tunnelled:
         // forwarded unchanged, as a tunnel would.
         if scheme == Scheme::HTTP && proxy.gateway.unknown_host == UnknownHost::Tunnel {
+            record.decision = Some(Verdict::Tunnel);
             let response = proxy
                 .upstream
-                .send(scheme, target, Request::from_parts(parts, body::boxed(incoming)))
+                .send(scheme, target, Request::from_parts(parts, incoming))
                 .await?;
             return Ok(response.map(|b| body::boxed(Guarded::new(b, guard))));
         }
         return Err(ProxyError::UnknownHost(target.host().to_string()));
     };
-    let api = match config.endpoint(endpoint).map(|e| &e.kind) {
+    let claimed = config.endpoint(endpoint);
+    record.endpoint = claimed.map(ToString::to_string);
+    let api = match claimed.map(|e| &e.kind) {
         Some(EndpointKind::AwsApi(api)) => Some(api),
         _ => None,
     };
@@ -97,8 +102,14 @@ pub(super) async fn exchange(
         http: HttpFacts::from_parts(&parts, target.host()),
         aws,
     };
+    record.facets = facts.flat();
     match policy.decide(endpoint, &facts) {
-        Decision::Allow(allowed) => tracing::debug!(%agent, rule = allowed.rule, "allowed"),
+        Decision::Allow(allowed) => {
+            tracing::debug!(%agent, rule = allowed.rule, "allowed");
+            record.decision = Some(Verdict::Allow);
+            record.rule = Some(allowed.rule);
+            record.reason = allowed.reason;
+        }
         Decision::Deny(denial) => return Err(ProxyError::Denied(denial)),
         Decision::Hold(hold) => {
             // An identical retry joins the hold, and an approval admits identical
@@ -115,8 +126,16 @@ pub(super) async fn exchange(
                 }
             };
             let request = hold_request(config, &hold, &facts, &parts, digest);
-            match proxy.approvals().hold(request).await {
-                Outcome::Allowed { by } => tracing::info!(%agent, rule = hold.rule, ?by, "approved"),
+            let waiting = Instant::now();
+            let settled = proxy.approvals().hold(request).await;
+            record.approval = Some(approval_record(&hold.approvers, &settled, waiting));
+            record.rule = Some(hold.rule.clone());
+            match settled.outcome {
+                Outcome::Allowed { by } => {
+                    tracing::info!(%agent, rule = hold.rule, ?by, "approved");
+                    record.decision = Some(Verdict::Approved);
+                    record.reason = hold.reason;
+                }
                 Outcome::Denied { by, reason } => {
                     return Err(ProxyError::Denied(Denial::Human {
                         rule: hold.rule,
@@ -125,10 +144,11 @@ pub(super) async fn exchange(
                     }));
                 }
                 Outcome::TimedOut => return Err(ProxyError::Denied(Denial::TimedOut { rule: hold.rule })),
-                Outcome::TooMany => {
+                Outcome::TooMany { limit } => {
                     return Err(ProxyError::Denied(Denial::Invalid(format!(
-                        "agent {agent} already has {PER_AGENT_LIMIT} requests waiting for approval; \
-                         wait for them to be decided"
+                        "agent {agent} already has {limit} requests waiting for approval (rule '{}'); \
+                         wait for them to be decided",
+                        hold.rule
                     ))));
                 }
             }
@@ -148,11 +168,30 @@ pub(super) async fn exchange(
     }
     drop(current);
     let (scheme, target) = upstream;
+    let sent = Instant::now();
     let response = proxy
         .upstream
         .send(scheme, &target, Request::from_parts(parts, body))
         .await?;
+    record.upstream_ms = Some(u64::try_from(sent.elapsed().as_millis()).unwrap_or(u64::MAX));
     Ok(response.map(|b| body::boxed(Guarded::new(b, guard))))
+}
+
+/// How a hold went, for the audit record.
+fn approval_record(approvers: &[String], settled: &Settled, waiting: Instant) -> Approval {
+    let (allowed_by, denied_by) = match &settled.outcome {
+        Outcome::Allowed { by } => (by.clone(), None),
+        Outcome::Denied { by, .. } => (Vec::new(), Some(by.clone())),
+        Outcome::TimedOut | Outcome::TooMany { .. } => (Vec::new(), None),
+    };
+    Approval {
+        hold: settled.hold,
+        approvers: approvers.to_vec(),
+        allowed_by,
+        denied_by,
+        outcome: settled.outcome.word(),
+        waited_ms: u64::try_from(waiting.elapsed().as_millis()).unwrap_or(u64::MAX),
+    }
 }
 
 /// What a held request shows the people deciding, and the fingerprint that
@@ -207,6 +246,7 @@ fn hold_request(config: &Config, hold: &Hold, facts: &Facts, parts: &Parts, body
         summary,
         approvers: hold.approvers.clone(),
         timeout,
+        facets: facts.flat(),
     }
 }
 
@@ -220,7 +260,7 @@ async fn read_body(
     reads_params: bool,
     parts: &Parts,
     target: &Target,
-    incoming: Incoming,
+    incoming: Body,
 ) -> Result<(Option<Bytes>, Body), ProxyError> {
     let method = parts.method.as_str();
     let for_facts = aws && aws_facet::needs_body(target.host(), &parts.headers, method, reads_params);
@@ -228,7 +268,7 @@ async fn read_body(
     let limit = match (for_hash, for_facts) {
         (true, _) => MAX_SIGNED_BODY,
         (false, true) => MAX_PARAMS_BODY,
-        (false, false) => return Ok((None, body::boxed(incoming))),
+        (false, false) => return Ok((None, incoming)),
     };
     let prefix = body::read_prefix(incoming, limit)
         .await

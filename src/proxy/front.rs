@@ -2,16 +2,21 @@
 //! forward an absolute-form `http://` request.
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::time::Instant;
 
+use http::header::HeaderValue;
 use http::uri::Scheme;
 use http::{Method, Request, Response, StatusCode};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 
+use super::audited::{Audited, Counted, Pending};
 use super::body::{self, Body};
 use super::exchange::exchange;
 use super::listener::Client;
 use super::{ErrorFormat, ProxyError, Target, intercept, tunnel};
+use crate::audit::{Record, Verdict};
 use crate::config::{AgentName, UnknownHost};
 
 /// Handles one request on an agent's connection.
@@ -20,7 +25,11 @@ pub(super) async fn handle(client: Arc<Client>, request: Request<Incoming>) -> R
         Some(host) if request.method() != Method::CONNECT => ErrorFormat::for_request(host, request.headers()),
         _ => ErrorFormat::Text,
     };
-    let asked = Asked::new(&request, request.uri().to_string(), format);
+    let host = match request.uri().host() {
+        Some(host) => host.to_string(),
+        None => request.uri().authority().map(|a| a.to_string()).unwrap_or_default(),
+    };
+    let mut asked = Asked::new(&request, request.uri().to_string(), &host, format);
     let method = asked.method.clone();
     let agent = client
         .proxy
@@ -28,44 +37,66 @@ pub(super) async fn handle(client: Arc<Client>, request: Request<Incoming>) -> R
         .load()
         .agents
         .authenticate(request.headers(), client.peer.ip());
+    if let Ok(agent) = &agent {
+        asked.record.agent = Some(agent.to_string());
+    }
     let outcome = match agent {
-        Ok(agent) if method == Method::CONNECT => connect(&client, agent, request).await,
-        Ok(agent) => plain(&client, agent, request).await,
+        Ok(agent) if method == Method::CONNECT => connect(&client, agent, request, &mut asked.record).await,
+        Ok(agent) => {
+            let request = asked.counted(request);
+            plain(&client, agent, request, &mut asked.record).await
+        }
         Err(e) => Err(e),
     };
-    finish(outcome, &asked)
+    finish(outcome, asked, &client)
 }
 
-/// What was asked, for the log line and the error's shape.
+/// What was asked: for the log line, the error's shape, and the audit record.
 pub(super) struct Asked {
     method: Method,
     uri: String,
     format: ErrorFormat,
     started: Instant,
+    /// The request's audit record, filled in as it is decided and forwarded.
+    pub(super) record: Record,
+    bytes_in: Arc<AtomicU64>,
 }
 
 impl Asked {
-    /// Notes `request`, shown as `uri`, whose errors take `format`.
-    pub(super) fn new<B>(request: &Request<B>, uri: String, format: ErrorFormat) -> Asked {
+    /// Notes `request` for `host`, shown as `uri`, whose errors take `format`.
+    pub(super) fn new<B>(request: &Request<B>, uri: String, host: &str, format: ErrorFormat) -> Asked {
         Asked {
             method: request.method().clone(),
+            record: Record::begin(request.method().as_str(), host, request.uri().path()),
             uri,
             format,
             started: Instant::now(),
+            bytes_in: Arc::default(),
         }
+    }
+
+    /// `request`, with its body counted for the record.
+    pub(super) fn counted(&self, request: Request<Incoming>) -> Request<Body> {
+        let count = Arc::clone(&self.bytes_in);
+        request.map(|incoming| body::boxed(Counted::new(incoming, count)))
     }
 }
 
-/// The response for `outcome`, logged with what was asked and how long it took.
-pub(super) fn finish(outcome: Result<Response<Body>, ProxyError>, asked: &Asked) -> Response<Body> {
+/// The response for `outcome`, logged with what was asked and how long it
+/// took; its body carries the audit record to the log when done. A CONNECT
+/// that opens an intercepted tunnel has no record of its own: each request
+/// in the tunnel has one.
+pub(super) fn finish(outcome: Result<Response<Body>, ProxyError>, asked: Asked, client: &Client) -> Response<Body> {
     let Asked {
         method,
         uri,
         format,
         started,
+        mut record,
+        bytes_in,
     } = asked;
     let millis = started.elapsed().as_millis();
-    match outcome {
+    let mut response = match outcome {
         Ok(response) => {
             tracing::info!(%method, uri, status = response.status().as_u16(), millis, "request");
             response
@@ -73,9 +104,41 @@ pub(super) fn finish(outcome: Result<Response<Body>, ProxyError>, asked: &Asked)
         Err(error) => {
             let status = error.status().as_u16();
             tracing::info!(%method, uri, status, millis, error = %error, "request");
-            error.into_response(*format)
+            let message = error.to_string();
+            match &error {
+                ProxyError::Denied(denial) => {
+                    record.decision = Some(Verdict::Deny);
+                    record.rule = denial.rule().map(str::to_string);
+                    record.reason = Some(message.clone());
+                }
+                // Failing before a decision denies.
+                _ if record.decision.is_none() => {
+                    record.decision = Some(Verdict::Deny);
+                    record.reason = Some(message.clone());
+                }
+                _ => {}
+            }
+            record.error = Some(message);
+            error.into_response(format)
         }
+    };
+    let intercepted = method == Method::CONNECT && response.status().is_success() && record.decision.is_none();
+    if intercepted {
+        return response;
     }
+    if let Ok(id) = HeaderValue::from_str(&record.id) {
+        response.headers_mut().insert("x-clawgate-request-id", id);
+    }
+    let (parts, body) = response.into_parts();
+    let pending = Pending {
+        record,
+        started,
+        bytes_in,
+        aws: format != ErrorFormat::Text,
+        audit: std::sync::Arc::clone(&client.proxy.audit),
+    };
+    let body = Audited::new(body, parts.status, &parts.headers, pending).boxed_unsync();
+    Response::from_parts(parts, body)
 }
 
 /// CONNECT: intercept the hosts an endpoint claims; tunnel or deny the rest.
@@ -83,6 +146,7 @@ async fn connect(
     client: &Arc<Client>,
     agent: AgentName,
     request: Request<Incoming>,
+    record: &mut Record,
 ) -> Result<Response<Body>, ProxyError> {
     let authority = request.uri().authority().map_or("", |a| a.as_str());
     let target = Target::parse(authority, 443)?;
@@ -102,6 +166,7 @@ async fn connect(
         (false, UnknownHost::Tunnel) => {
             let upstream = proxy.dialer.dial(target.host(), target.port()).await?;
             tracing::debug!(%agent, %target, "tunnelling without interception");
+            record.decision = Some(Verdict::Tunnel);
             proxy.tasks.spawn(async move {
                 match hyper::upgrade::on(request).await {
                     Ok(upgraded) => tunnel::relay(client, upgraded, upstream).await,
@@ -122,7 +187,8 @@ async fn connect(
 async fn plain(
     client: &Arc<Client>,
     agent: AgentName,
-    request: Request<Incoming>,
+    request: Request<Body>,
+    record: &mut Record,
 ) -> Result<Response<Body>, ProxyError> {
     let uri = request.uri();
     match (uri.scheme(), uri.authority()) {
@@ -139,5 +205,5 @@ async fn plain(
         }
     }
     let target = Target::parse(uri.authority().map_or("", |a| a.as_str()), 80)?;
-    exchange(client, &agent, Scheme::HTTP, &target, request).await
+    exchange(client, &agent, Scheme::HTTP, &target, request, record).await
 }

@@ -10,6 +10,7 @@
 //! 4. errors become responses in one place, [`ProxyError::into_response`].
 
 mod activity;
+mod audited;
 mod auth;
 mod body;
 mod dial;
@@ -38,6 +39,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::approval::Approvals;
+use crate::audit::{Audit, Kind};
 use crate::aws::base::RuntimeKeys;
 use crate::aws::sessions::Sessions;
 use crate::config::Gateway;
@@ -61,6 +63,8 @@ pub struct Proxy {
     runtime_keys: RuntimeKeys,
     /// Requests held for approval.
     approvals: Arc<Approvals>,
+    /// Where every request's record goes.
+    audit: Arc<Audit>,
     shutdown: CancellationToken,
     tasks: TaskTracker,
 }
@@ -73,19 +77,29 @@ pub(crate) struct Current {
 }
 
 impl Proxy {
-    /// A proxy enforcing `policy`, presenting leaves minted by `leaves`.
-    pub fn new(policy: Policy, leaves: Arc<LeafCerts>, runtime_keys: RuntimeKeys) -> Result<Proxy, TlsError> {
+    /// A proxy enforcing `policy`, presenting leaves minted by `leaves`,
+    /// recording every request in `audit`.
+    pub fn new(
+        policy: Policy,
+        leaves: Arc<LeafCerts>,
+        runtime_keys: RuntimeKeys,
+        audit: Arc<Audit>,
+    ) -> Result<Proxy, TlsError> {
         let gateway = policy.config().gateway.clone();
         let dialer = Dialer::new(gateway.resolve.clone(), gateway.limits.connect_timeout);
         let client_tls = tls::client_config(gateway.upstream_roots, gateway.upstream_ca.as_deref())?;
         let upstream = Upstream::new(dialer.clone(), client_tls);
+        let sessions = Sessions::new(Arc::new(upstream.clone()));
+        let approvals = Arc::new(Approvals::new(gateway.approvals));
+        observe(&audit, &leaves, &sessions, &approvals);
         Ok(Proxy {
             current: ArcSwap::from_pointee(Current::new(policy)),
             tls: leaves.server_config()?,
-            upstream: upstream.clone(),
-            sessions: Sessions::new(Arc::new(upstream)),
+            upstream,
+            sessions,
             runtime_keys,
-            approvals: Arc::new(Approvals::default()),
+            approvals,
+            audit,
             dialer,
             leaves,
             gateway,
@@ -132,10 +146,48 @@ impl Proxy {
         &self.approvals
     }
 
-    /// The leaf certificate cache, for metrics.
-    pub fn leaves(&self) -> &LeafCerts {
-        &self.leaves
+    /// Where every request's record goes.
+    pub fn audit(&self) -> &Arc<Audit> {
+        &self.audit
     }
+
+    /// The upstream client (Telegram's Bot API goes through it too).
+    pub fn upstream(&self) -> &Upstream {
+        &self.upstream
+    }
+}
+
+/// Exports the counters kept by the leaf cache, the STS client and the holds.
+fn observe(audit: &Audit, leaves: &Arc<LeafCerts>, sessions: &Sessions, approvals: &Arc<Approvals>) {
+    let metrics = audit.metrics();
+    let calls = sessions.calls();
+    metrics.observe(
+        "clawgate_sts_calls",
+        "Calls to STS (AssumeRole, AssumeRoleWithWebIdentity)",
+        Kind::Counter,
+        move || calls.load(std::sync::atomic::Ordering::Relaxed),
+    );
+    let hits = Arc::clone(leaves);
+    metrics.observe(
+        "clawgate_cert_cache_hits",
+        "TLS handshakes served a cached leaf certificate",
+        Kind::Counter,
+        move || hits.stats().hits,
+    );
+    let misses = Arc::clone(leaves);
+    metrics.observe(
+        "clawgate_cert_cache_misses",
+        "Leaf certificates minted",
+        Kind::Counter,
+        move || misses.stats().misses,
+    );
+    let holds = Arc::clone(approvals);
+    metrics.observe(
+        "clawgate_holds_pending",
+        "Requests waiting for people to decide",
+        Kind::Gauge,
+        move || holds.count() as u64,
+    );
 }
 
 impl Current {

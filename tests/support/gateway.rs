@@ -23,6 +23,8 @@ pub struct Gateway {
     pub ca_pem: PathBuf,
     /// The admin API token, printed once at first run.
     pub admin_token: String,
+    /// The audit log.
+    pub audit_log: PathBuf,
     stderr: PathBuf,
     _dir: TempDir,
 }
@@ -47,11 +49,14 @@ impl Gateway {
         prepare(&rules_dir);
         let ca_dir = dir.path().join("certs");
         let stderr = dir.path().join("clawgate.log");
+        let audit_log = dir.path().join("audit").join("audit.jsonl");
         let mut child = Command::new(binary())
             .args(["run", "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--rules"])
             .arg(&rules_dir)
             .arg("--ca-dir")
             .arg(&ca_dir)
+            .arg("--audit-log")
+            .arg(&audit_log)
             .env("RUST_LOG", "clawgate=debug,info")
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&stderr).unwrap())
@@ -90,9 +95,19 @@ impl Gateway {
             rules: rules_dir,
             ca_pem: ca_dir.join("ca.pem"),
             admin_token: admin_token.expect("clawgate prints its admin token on first run"),
+            audit_log,
             stderr,
             _dir: dir,
         }
+    }
+
+    /// The audit records written so far, one JSON value per line.
+    pub fn audit_records(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(&self.audit_log)
+            .unwrap_or_default()
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("audit line `{line}`: {e}")))
+            .collect()
     }
 
     /// The proxy URL without credentials.

@@ -1,0 +1,217 @@
+//! The audit log file: JSON Lines, appended by one writer thread so no
+//! request waits on the disk, flushed whenever the queue runs dry and on
+//! close, and rotated by size (`audit.jsonl` → `audit.jsonl.1` → …).
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Mutex, PoisonError};
+use std::thread::JoinHandle;
+
+/// Why the audit log could not be opened.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot open the audit log `{}`: {source}; set `audit_log` in the gateway block or --audit-log", path.display())]
+pub struct AuditLogError {
+    /// The file.
+    pub path: PathBuf,
+    /// Why.
+    pub source: std::io::Error,
+}
+
+/// An open audit log.
+pub struct AuditLog {
+    path: PathBuf,
+    queue: Mutex<Option<Sender<Vec<u8>>>>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl AuditLog {
+    /// Opens (appending to) `path`, creating its directory; rotates past
+    /// `rotate_bytes`, keeping `keep` old files.
+    pub fn open(path: &Path, rotate_bytes: u64, keep: usize) -> Result<AuditLog, AuditLogError> {
+        let failed = |source| AuditLogError {
+            path: path.to_path_buf(),
+            source,
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(failed)?;
+        }
+        let file = open_append(path).map_err(failed)?;
+        let written = file.metadata().map_err(failed)?.len();
+        let (queue, lines) = channel();
+        let writer = Writer {
+            path: path.to_path_buf(),
+            file: BufWriter::new(file),
+            written,
+            rotate_bytes,
+            keep,
+        };
+        let thread = std::thread::Builder::new()
+            .name("audit-log".to_string())
+            .spawn(move || writer.run(&lines))
+            .map_err(failed)?;
+        Ok(AuditLog {
+            path: path.to_path_buf(),
+            queue: Mutex::new(Some(queue)),
+            writer: Mutex::new(Some(thread)),
+        })
+    }
+
+    /// The file being written.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Queues one line (without its newline).
+    pub fn write(&self, line: Vec<u8>) {
+        let queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
+        match queue.as_ref().map(|q| q.send(line)) {
+            Some(Ok(())) => {}
+            _ => tracing::error!(path = %self.path.display(), "an audit record came after the audit log was closed"),
+        }
+    }
+
+    /// Writes out every queued line, flushes, and stops the writer. Records
+    /// after this are lost (and logged as such).
+    pub fn close(&self) {
+        drop(self.queue.lock().unwrap_or_else(PoisonError::into_inner).take());
+        let thread = self.writer.lock().unwrap_or_else(PoisonError::into_inner).take();
+        if let Some(thread) = thread
+            && thread.join().is_err()
+        {
+            tracing::error!(path = %self.path.display(), "the audit log writer failed");
+        }
+    }
+}
+
+impl Drop for AuditLog {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+impl std::fmt::Debug for AuditLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuditLog")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+fn open_append(path: &Path) -> std::io::Result<File> {
+    OpenOptions::new().create(true).append(true).open(path)
+}
+
+struct Writer {
+    path: PathBuf,
+    file: BufWriter<File>,
+    written: u64,
+    rotate_bytes: u64,
+    keep: usize,
+}
+
+impl Writer {
+    /// Writes lines as they come, flushing whenever none are waiting, until
+    /// the queue closes.
+    fn run(mut self, lines: &Receiver<Vec<u8>>) {
+        while let Ok(line) = lines.recv() {
+            self.append(&line);
+            while let Ok(line) = lines.try_recv() {
+                self.append(&line);
+            }
+            let flushed = self.file.flush();
+            self.report(flushed);
+        }
+        let flushed = self.file.flush();
+        self.report(flushed);
+    }
+
+    fn append(&mut self, line: &[u8]) {
+        if self.written > 0 && self.written + line.len() as u64 >= self.rotate_bytes {
+            let rotated = self.rotate();
+            self.report(rotated);
+        }
+        let written = self.file.write_all(line).and_then(|()| self.file.write_all(b"\n"));
+        self.report(written);
+        self.written += line.len() as u64 + 1;
+    }
+
+    /// `audit.jsonl.(n-1)` → `audit.jsonl.n`, …, `audit.jsonl` → `audit.jsonl.1`,
+    /// dropping the oldest, then starts a new file.
+    fn rotate(&mut self) -> std::io::Result<()> {
+        self.file.flush()?;
+        let numbered = |n: usize| {
+            let mut name = self.path.as_os_str().to_owned();
+            name.push(format!(".{n}"));
+            PathBuf::from(name)
+        };
+        for n in (1..self.keep).rev() {
+            let from = numbered(n);
+            if from.exists() {
+                std::fs::rename(&from, numbered(n + 1))?;
+            }
+        }
+        std::fs::rename(&self.path, numbered(1))?;
+        self.file = BufWriter::new(open_append(&self.path)?);
+        self.written = 0;
+        Ok(())
+    }
+
+    fn report(&self, result: std::io::Result<()>) {
+        if let Err(e) = result {
+            tracing::error!(path = %self.path.display(), error = %e, "cannot write the audit log");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_are_appended_flushed_on_close_and_rotated_by_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit").join("audit.jsonl");
+        let log = AuditLog::open(&path, 100, 2).unwrap();
+        for i in 0..10 {
+            log.write(format!(r#"{{"n":{i},"pad":"{}"}}"#, "x".repeat(20)).into_bytes());
+        }
+        log.close();
+        let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
+        let numbered = |n: u8| PathBuf::from(format!("{}.{n}", path.display()));
+        let (current, one, two) = (read(&path), read(&numbered(1)), read(&numbered(2)));
+        assert!(!numbered(3).exists(), "only `keep` old files are kept");
+        for text in [&current, &one, &two] {
+            assert!(
+                !text.is_empty() && text.len() < 100,
+                "each file stays under the limit: {text:?}"
+            );
+        }
+        let all = format!("{two}{one}{current}");
+        let last: Vec<u64> = all
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["n"]
+                    .as_u64()
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(last.last(), Some(&9), "the newest record is in the current file");
+        assert!(
+            last.windows(2).all(|w| w[1] == w[0] + 1),
+            "in order, none lost within kept files"
+        );
+    }
+
+    #[test]
+    fn reopening_appends() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        for n in 0..2 {
+            let log = AuditLog::open(&path, 1 << 20, 2).unwrap();
+            log.write(format!("{{\"n\":{n}}}").into_bytes());
+        }
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "{\"n\":0}\n{\"n\":1}\n");
+    }
+}

@@ -1,0 +1,155 @@
+//! Audit records and where they go: the JSON Lines log, the recent-decisions
+//! feed the dashboard reads and follows, and the metrics.
+
+mod log;
+mod metrics;
+mod record;
+
+pub use log::{AuditLog, AuditLogError};
+pub use metrics::{Kind, Metrics};
+pub use record::{Approval, Record, Verdict};
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use tokio::sync::broadcast;
+
+/// Records kept in memory for the recent-decisions feed.
+const RECENT: usize = 1000;
+
+/// Where every finished request's record goes.
+#[derive(Debug)]
+pub struct Audit {
+    log: Option<AuditLog>,
+    recent: Mutex<VecDeque<Arc<Record>>>,
+    feed: broadcast::Sender<Arc<Record>>,
+    metrics: Metrics,
+}
+
+/// Which recent records to show; an empty field matches all.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    /// Only this agent's.
+    pub agent: Option<String>,
+    /// Only records with this decision (`allow`, `approved`, `deny`, `tunnel`).
+    pub decision: Option<String>,
+    /// Only requests for this account (its id or its name).
+    pub account: Option<String>,
+}
+
+impl Filter {
+    /// Whether `record` passes.
+    pub fn accepts(&self, record: &Record) -> bool {
+        let agent = self.agent.as_deref().is_none_or(|a| record.agent.as_deref() == Some(a));
+        let decision = self
+            .decision
+            .as_deref()
+            .is_none_or(|d| record.decision.map(Verdict::as_str) == Some(d));
+        let account = self.account.as_deref().is_none_or(|a| {
+            record.account() == Some(a) || record.facets.get("aws.account_name").map(String::as_str) == Some(a)
+        });
+        agent && decision && account
+    }
+}
+
+impl Audit {
+    /// Records written to `log` (or only kept in memory without one).
+    pub fn new(log: Option<AuditLog>) -> Audit {
+        Audit {
+            log,
+            recent: Mutex::new(VecDeque::with_capacity(RECENT)),
+            feed: broadcast::channel(1024).0,
+            metrics: Metrics::default(),
+        }
+    }
+
+    /// Records a finished request: to the log, the feed and the metrics.
+    pub fn record(&self, record: Record) {
+        match (&self.log, serde_json::to_vec(&record)) {
+            (Some(log), Ok(line)) => log.write(line),
+            (None, Ok(_)) => {}
+            (_, Err(e)) => tracing::error!(error = %e, id = record.id, "cannot serialise an audit record"),
+        }
+        self.metrics.count(&record);
+        let record = Arc::new(record);
+        {
+            let mut recent = self.recent.lock().unwrap_or_else(PoisonError::into_inner);
+            if recent.len() == RECENT {
+                recent.pop_back();
+            }
+            recent.push_front(Arc::clone(&record));
+        }
+        // Nobody following the feed is fine.
+        let _ = self.feed.send(record);
+    }
+
+    /// Up to `limit` recent records that pass `filter`, newest first.
+    pub fn recent(&self, filter: &Filter, limit: usize) -> Vec<Arc<Record>> {
+        let recent = self.recent.lock().unwrap_or_else(PoisonError::into_inner);
+        recent
+            .iter()
+            .filter(|r| filter.accepts(r))
+            .take(limit)
+            .cloned()
+            .collect()
+    }
+
+    /// Every record from now on, as it is made.
+    pub fn follow(&self) -> broadcast::Receiver<Arc<Record>> {
+        self.feed.subscribe()
+    }
+
+    /// The metrics.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// Writes out and flushes the log; call once requests have drained.
+    pub fn close(&self) {
+        if let Some(log) = &self.log {
+            log.close();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(agent: &str, decision: Verdict, account: &str) -> Record {
+        let mut record = Record::begin("GET", "sts.amazonaws.com", "/");
+        record.agent = Some(agent.into());
+        record.decision = Some(decision);
+        record.facets.insert("aws.account".into(), account.into());
+        record
+            .facets
+            .insert("aws.account_name".into(), format!("name-{account}"));
+        record
+    }
+
+    #[test]
+    fn recent_records_are_newest_first_and_filtered() {
+        let audit = Audit::new(None);
+        let mut feed = audit.follow();
+        audit.record(record("a", Verdict::Allow, "111111111111"));
+        audit.record(record("b", Verdict::Deny, "222222222222"));
+        audit.record(record("a", Verdict::Deny, "222222222222"));
+        let all = audit.recent(&Filter::default(), 10);
+        assert_eq!(all.len(), 3);
+        assert_eq!(all[0].agent.as_deref(), Some("a"));
+        assert_eq!(all[0].decision, Some(Verdict::Deny));
+        let denied_a = Filter {
+            agent: Some("a".into()),
+            decision: Some("deny".into()),
+            account: None,
+        };
+        assert_eq!(audit.recent(&denied_a, 10).len(), 1);
+        let by_name = Filter {
+            account: Some("name-222222222222".into()),
+            ..Filter::default()
+        };
+        assert_eq!(audit.recent(&by_name, 10).len(), 2);
+        assert_eq!(audit.recent(&Filter::default(), 1).len(), 1);
+        assert_eq!(feed.try_recv().unwrap().agent.as_deref(), Some("a"));
+    }
+}
