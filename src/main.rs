@@ -6,10 +6,12 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use clawgate::approval::cli::{self, AdminClient};
 use clawgate::config::{self, AgentName, ProcessEnvironment, TestRequest};
 use clawgate::logging::{self, LogFormat};
 use clawgate::policy::tooling;
 use clawgate::run::{self, Options};
+use clawgate::secret::Secret;
 use clawgate::tls::CertificateAuthority;
 
 /// An intercepting TLS egress gateway for AI agents.
@@ -65,6 +67,17 @@ enum Command {
         #[command(subcommand)]
         command: PolicyCommand,
     },
+    /// List, allow and deny requests held for approval (through the admin API).
+    Approvals {
+        #[command(subcommand)]
+        command: ApprovalsCommand,
+        /// The admin server.
+        #[arg(long, global = true, default_value = "http://127.0.0.1:8081", env = "CLAWGATE_ADMIN")]
+        admin: String,
+        /// The admin token clawgate printed at first run.
+        #[arg(long, global = true, env = "CLAWGATE_ADMIN_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+    },
     /// Manage the agents allowed to use the proxy.
     Agent {
         #[command(subcommand)]
@@ -115,6 +128,34 @@ enum PolicyCommand {
 }
 
 #[derive(Subcommand)]
+enum ApprovalsCommand {
+    /// List the requests waiting for approval.
+    List,
+    /// Allow a held request (as one of its approvers, in turn).
+    Allow {
+        /// The hold's id, from `approvals list`.
+        id: u64,
+        /// Who decides (recorded in the audit log).
+        #[arg(long = "as", env = "USER", default_value = "cli")]
+        by: String,
+        /// Why (recorded in the audit log).
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Deny a held request; the agent is told who denied it and why.
+    Deny {
+        /// The hold's id, from `approvals list`.
+        id: u64,
+        /// Who decides (recorded, and told to the agent).
+        #[arg(long = "as", env = "USER", default_value = "cli")]
+        by: String,
+        /// Why (told to the agent).
+        #[arg(long)]
+        reason: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
 enum CaCommand {
     /// Create a new CA (refuses to overwrite one).
     Init,
@@ -137,10 +178,23 @@ fn main() -> ExitCode {
     match execute(cli.command) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("clawgate: {e:#}");
+            eprintln!("clawgate: {}", explain(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes on one line, skipping a cause whose words the
+/// message already carries.
+fn explain(error: &anyhow::Error) -> String {
+    let mut text = error.to_string();
+    for cause in error.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text = format!("{text}: {cause}");
+        }
+    }
+    text
 }
 
 /// `clawgate policy …`: prints its report; exit 1 when it finds a problem.
@@ -218,6 +272,25 @@ fn execute(command: Command) -> anyhow::Result<ExitCode> {
             };
             let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
             runtime.block_on(run::run(options, run::shutdown_signal()))?;
+        }
+        Command::Approvals { command, admin, token } => {
+            let token = token.context("give the admin token with --token or CLAWGATE_ADMIN_TOKEN")?;
+            let client = AdminClient::new(&admin, Secret::new(token))?;
+            let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+            runtime.block_on(async {
+                match command {
+                    ApprovalsCommand::List => print!("{}", cli::table(&client.holds().await?)),
+                    ApprovalsCommand::Allow { id, by, reason } => {
+                        client.decide(id, true, &by, reason.as_deref()).await?;
+                        println!("allowed hold {id} as {by}");
+                    }
+                    ApprovalsCommand::Deny { id, by, reason } => {
+                        client.decide(id, false, &by, reason.as_deref()).await?;
+                        println!("denied hold {id} as {by}");
+                    }
+                }
+                Ok::<_, cli::CliError>(())
+            })?;
         }
         Command::Ca {
             command: CaCommand::Init,

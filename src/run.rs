@@ -11,6 +11,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::admin::Admin;
+use crate::approval::Telegram;
 use crate::audit::{Audit, AuditLog, AuditLogError};
 use crate::aws::base::RuntimeKeys;
 use crate::config::{Config, ConfigErrors, KeySource};
@@ -120,6 +121,11 @@ pub async fn run(options: Options, stop: impl Future<Output = ()>) -> Result<(),
     });
     let admin = tokio::spawn(crate::admin::serve(admin_listener, admin, admin_shutdown.clone()));
     let serving = tokio::spawn(Arc::clone(&proxy).serve(proxy_listener));
+    let transport: Arc<dyn crate::aws::sts::Transport> = Arc::new(proxy.upstream().clone());
+    let bots: Vec<_> = Telegram::bots(&config.humans, &transport, proxy.approvals())
+        .into_iter()
+        .map(|bot| tokio::spawn(bot.run()))
+        .collect();
     let reloading = tokio::spawn(reload_on_change(options, Arc::clone(&proxy)));
     stop.await;
     reloading.abort();
@@ -132,6 +138,9 @@ pub async fn run(options: Options, stop: impl Future<Output = ()>) -> Result<(),
         );
     }
     admin_shutdown.cancel();
+    for bot in bots {
+        bot.abort();
+    }
     // Both tasks end on their own once shut down; a panic in one was already logged.
     let _ = tokio::join!(admin, serving);
     // Every response has been sent or cut off by now, so every record is queued.

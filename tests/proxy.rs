@@ -596,19 +596,7 @@ rule "who am i" {{
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn held_requests_wait_for_a_person_through_the_admin_api() {
     let origin = Origin::start().await;
-    let rules = origin.rules("", "").replace(
-        "rule \"the test upstream is open\"",
-        r#"human "alice" {
-  timeout = "3s"
-}
-rule "posts need alice" {
-  priority  = 5
-  match     = http.method == "POST"
-  action    = "approve"
-  approvers = [human.alice]
-}
-rule "the test upstream is open""#,
-    );
+    let rules = origin.rules_holding_posts("", r#"human "alice" { timeout = "3s" }"#, "human.alice");
     let gateway = tokio::task::spawn_blocking(move || Gateway::start(&rules))
         .await
         .unwrap();
@@ -659,7 +647,7 @@ rule "the test upstream is open""#,
         "one hold for identical requests: {again}"
     );
     let hold = &list[0];
-    assert_eq!(hold["rule"], "posts need alice");
+    assert_eq!(hold["rule"], "posts need a person");
     assert!(
         hold["summary"]
             .as_str()
@@ -701,7 +689,7 @@ rule "the test upstream is open""#,
     assert_eq!(response.status(), 403);
     assert_eq!(
         response.text().await.unwrap(),
-        "clawgate: denied by alice, who was asked by rule 'posts need alice': not on a Friday\n"
+        "clawgate: denied by alice, who was asked by rule 'posts need a person': not on a Friday\n"
     );
 
     // Nobody answers: denied when alice's timeout runs out.

@@ -95,6 +95,11 @@ async fn route(admin: &Admin, request: Request<Incoming>, shutdown: Cancellation
             let headers = response.headers_mut();
             headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
             headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            // Only its own script and style, and no framing of the Allow buttons.
+            headers.insert(
+                http::header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static("default-src 'self'; img-src 'self' data:; frame-ancestors 'none'"),
+            );
             return response;
         }
         match path.as_str() {

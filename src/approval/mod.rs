@@ -4,6 +4,11 @@
 //! hold never blocks another request. An identical retry joins the pending
 //! hold, and an approval admits identical requests for a grant window.
 
+pub mod cli;
+mod telegram;
+
+pub use telegram::{Telegram, TelegramError};
+
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
@@ -96,7 +101,7 @@ pub enum HoldEvent {
 }
 
 /// A pending hold as the API shows it.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct HoldView {
     /// Its id.
     pub id: u64,
@@ -126,6 +131,14 @@ pub enum ApprovalError {
     /// No such pending hold.
     #[error("no pending hold {0}; it may have been decided or timed out")]
     NotFound(u64),
+    /// This person has already allowed the hold.
+    #[error("{by} has already allowed hold {id}; it needs the next approver")]
+    AlreadyAllowed {
+        /// The hold.
+        id: u64,
+        /// Who.
+        by: String,
+    },
     /// The hold waits for someone else first.
     #[error("hold {id} waits for {waiting_for} first")]
     NotYourTurn {
@@ -292,15 +305,27 @@ impl Approvals {
     }
 
     /// Records `by`'s allow: the hold is released once every approver has
-    /// allowed it. With `approver`, the allow counts only if the hold waits
-    /// for that approver now (a Telegram chat speaks for one approver).
+    /// allowed it, in order. Each allow counts for the next approver; one
+    /// person cannot count twice, and a `by` that names another approver
+    /// (or the `approver` a channel such as a Telegram chat speaks for)
+    /// must wait for that approver's turn.
     pub fn allow(&self, id: u64, by: &str, approver: Option<&str>) -> Result<(), ApprovalError> {
         let released = {
             let mut state = self.lock();
             let pending = state.pending.get_mut(&id).ok_or(ApprovalError::NotFound(id))?;
-            let next = pending.request.approvers.get(pending.allowed_by.len());
-            if let (Some(approver), Some(next)) = (approver, next)
-                && approver != next
+            if pending.allowed_by.iter().any(|b| b.eq_ignore_ascii_case(by)) {
+                return Err(ApprovalError::AlreadyAllowed { id, by: by.to_string() });
+            }
+            let approvers = &pending.request.approvers;
+            let next = approvers.get(pending.allowed_by.len());
+            let speaking_for = approver.or_else(|| {
+                approvers
+                    .iter()
+                    .find(|a| a.eq_ignore_ascii_case(by))
+                    .map(String::as_str)
+            });
+            if let (Some(speaking_for), Some(next)) = (speaking_for, next)
+                && !speaking_for.eq_ignore_ascii_case(next)
             {
                 return Err(ApprovalError::NotYourTurn {
                     id,

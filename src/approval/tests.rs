@@ -56,7 +56,16 @@ async fn each_approver_in_order_must_allow_and_a_retry_joins_the_hold() {
         }),
         "a channel speaking for bob cannot allow before alice"
     );
+    assert!(
+        matches!(approvals.allow(id, "bob", None), Err(ApprovalError::NotYourTurn { .. })),
+        "naming an approver counts as that approver"
+    );
     approvals.allow(id, "alice", Some("alice")).unwrap();
+    assert_eq!(
+        approvals.allow(id, "Alice", None),
+        Err(ApprovalError::AlreadyAllowed { id, by: "Alice".into() }),
+        "one person cannot count twice"
+    );
     assert_eq!(approvals.pending()[0].waiting_for, ["bob"]);
     assert_eq!(approvals.pending()[0].allowed_by, ["alice"]);
     approvals.allow(id, "bob", None).unwrap();

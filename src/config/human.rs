@@ -30,10 +30,15 @@ pub struct Telegram {
     pub chat_id: String,
     /// Telegram users whose button presses count.
     pub allowed_user_ids: Vec<i64>,
+    /// The Bot API's base URL (a local fake in tests).
+    pub api_url: String,
 }
 
+/// Telegram's Bot API.
+pub const TELEGRAM_API: &str = "https://api.telegram.org";
+
 const SETTINGS: &str = "timeout, telegram";
-const TELEGRAM_SETTINGS: &str = "bot_token, chat_id, allowed_user_ids";
+const TELEGRAM_SETTINGS: &str = "bot_token, chat_id, allowed_user_ids, api_url";
 
 /// Reads every `human` block.
 pub(super) fn read_all(blocks: &Blocks<'_>, env: &dyn Environment, errors: &mut Vec<ConfigError>) -> Vec<Human> {
@@ -57,6 +62,14 @@ pub(super) fn read_all(blocks: &Blocks<'_>, env: &dyn Environment, errors: &mut 
         let telegram = s.nested("telegram", TELEGRAM_SETTINGS, errors).and_then(|t| {
             let bot_token = t.secret("bot_token", env, errors);
             let chat_id = t.parsed("chat_id", errors, |c| Ok(c.to_string()));
+            let api_url = t
+                .parsed("api_url", errors, |u| match u.parse::<http::Uri>() {
+                    Ok(uri) if matches!(uri.scheme_str(), Some("http" | "https")) && uri.host().is_some() => {
+                        Ok(u.trim_end_matches('/').to_string())
+                    }
+                    _ => Err(format!("`{u}` is not an http(s) URL; write e.g. \"{TELEGRAM_API}\"")),
+                })
+                .unwrap_or_else(|| TELEGRAM_API.to_string());
             let ids = t.get("allowed_user_ids").map(|a| match &a.value {
                 hcl_edit::expr::Expression::Array(items) => items
                     .iter()
@@ -91,6 +104,7 @@ pub(super) fn read_all(blocks: &Blocks<'_>, env: &dyn Environment, errors: &mut 
                 bot_token: bot_token?,
                 chat_id: chat_id?,
                 allowed_user_ids,
+                api_url,
             })
         });
         if let Some((_, first)) = humans.iter().find(|(h, _)| h.name == *name) {

@@ -88,8 +88,19 @@ where
         () = shutdown.cancelled() => {}
     }
     close(conn.as_mut());
-    conn.await
+    // An HTTP/2 client may keep a connection open after GOAWAY while it has
+    // nothing in flight; once nothing moves for a moment, drop it.
+    tokio::select! {
+        done = conn.as_mut() => done,
+        () = activity.idle(SETTLE) => {
+            tracing::debug!("closed a connection with nothing in flight");
+            Ok(())
+        }
+    }
 }
+
+/// How long a closing connection with nothing in flight may take to close itself.
+const SETTLE: Duration = Duration::from_millis(500);
 
 pin_project! {
     /// A client's byte stream that records when bytes move.

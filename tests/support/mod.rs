@@ -12,5 +12,6 @@ pub mod agent;
 pub mod gateway;
 pub mod moto;
 pub mod origin;
+pub mod telegram;
 pub mod test_ca;
 pub mod upstream;

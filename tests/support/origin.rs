@@ -61,6 +61,31 @@ rule "the test upstream is open" {{
         )
     }
 
+    /// [`Origin::rules`] where POSTs wait for `approvers` (declared by the
+    /// `humans` blocks) under rule "posts need a person", and DELETEs are
+    /// denied by rule "no deletes".
+    pub fn rules_holding_posts(&self, gateway_extra: &str, humans: &str, approvers: &str) -> String {
+        self.rules(gateway_extra, "").replace(
+            "rule \"the test upstream is open\"",
+            &format!(
+                r#"{humans}
+rule "posts need a person" {{
+  priority  = 5
+  match     = http.method == "POST"
+  action    = "approve"
+  approvers = [{approvers}]
+}}
+rule "no deletes" {{
+  priority = 5
+  match    = http.method == "DELETE"
+  action   = "deny"
+  reason   = "nothing is deleted here"
+}}
+rule "the test upstream is open""#
+            ),
+        )
+    }
+
     /// clawgate with [`Origin::rules`].
     pub async fn gateway(&self) -> Gateway {
         let rules = self.rules("", "");

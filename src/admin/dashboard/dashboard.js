@@ -149,6 +149,7 @@ function updateNameHint() {
  */
 async function connect(generation) {
   let backoff = 1000;
+  let first = true;
   while (generation === state.generation) {
     const controller = new AbortController();
     state.events = controller;
@@ -158,7 +159,8 @@ async function connect(generation) {
       watchdog = setTimeout(() => controller.abort(), 45000);
     };
     try {
-      setConnection("connecting");
+      setConnection(first ? "connecting" : "reconnecting");
+      first = false;
       feed();
       const response = await api("events", {
         headers: { Accept: "text/event-stream" },
@@ -182,7 +184,7 @@ async function connect(generation) {
   }
 }
 
-/** Parses a text/event-stream body, calling onEvent per complete event. */
+/** Parses a text/event-stream body, dispatching each complete event. */
 async function readEvents(body, alive) {
   const reader = body.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = "";
@@ -193,9 +195,10 @@ async function readEvents(body, alive) {
     if (done) return;
     alive();
     buffer += value;
-    const lines = buffer.split(/\r\n|\r|\n/);
+    const lines = buffer.split("\n");
     buffer = lines.pop();
-    for (const line of lines) {
+    for (const raw of lines) {
+      const line = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
       if (line === "") {
         if (data.length) dispatch(type || "message", data.join("\n"));
         type = "";
@@ -348,6 +351,9 @@ function fillCard(card, hold) {
     title: allowed ? `${name} allowed it` : `waiting for ${name}`,
   }, allowed ? "✓ " : "", name);
   const allowed = hold.allowed_by || [];
+  const allow = $("button.allow", card);
+  allow.disabled = allowed.includes(me) || card.classList.contains("busy");
+  allow.title = allowed.includes(me) ? "You have allowed it; it waits for the others" : "";
   const waiting = hold.waiting_for || (hold.approvers || []).filter((name) => !allowed.includes(name));
   $(".people", card).replaceChildren(...[
     h("span", { class: "label" }, "Waiting for"),
@@ -410,10 +416,10 @@ async function decide(id, allow, card) {
     ignoreSignOut(error);
   } finally {
     card.classList.remove("busy");
-    if (card.isConnected) {
-      delete card.dataset.mine;
-      for (const button of card.querySelectorAll("button")) button.disabled = false;
-    }
+    delete card.dataset.mine;
+    for (const button of card.querySelectorAll("button")) button.disabled = false;
+    const entry = state.holds.get(id);
+    if (entry) fillCard(entry.card, entry.hold);
   }
 }
 
@@ -498,7 +504,7 @@ function addDecision(record, live) {
     state.agents.add(record.agent);
     $("#agents").append(h("option", { value: record.agent }));
   }
-  if (live && !matchesFilters(record)) return;
+  if (live && (!matchesFilters(record) || state.decisions.some((r) => r.id === record.id))) return;
   const body = $("#decisions tbody");
   const row = decisionRow(record);
   if (live) {
@@ -527,16 +533,18 @@ function decisionRow(record) {
     const who = people.length ? ` by ${people.join(", ")}` : "";
     by = h("span", { class: "sub" }, `${approval.outcome}${who}`, approval.waited_ms != null ? ` after ${duration(approval.waited_ms / 1000)}` : "");
   }
-  const status = record.aws_error || record.error || record.status || "–";
-  const statusClass = record.error || record.aws_error || record.status >= 400 ? "bad" : "";
+  const failed = record.status >= 400 || record.aws_error || record.error;
+  const error = record.error && record.error !== record.reason ? record.error : null;
   return h("tr", { class: `row-${record.decision || "none"}` },
     h("td", { class: "col-time", title: record.time }, timeText(time)),
     h("td", { class: "col-agent" }, record.agent || h("span", { class: "muted" }, "—")),
     h("td", { class: "col-decision" }, badge, by),
     h("td", { class: "what" }, what(record, facets)),
     h("td", { class: "rule" }, record.rule || h("span", { class: "muted" }, "no rule"),
-      record.reason ? h("span", { class: "sub" }, record.reason) : null),
-    h("td", { class: `num status ${statusClass}`, title: record.error || "" }, String(status)),
+      record.reason ? h("span", { class: "sub" }, record.reason) : null,
+      error ? h("span", { class: "sub bad" }, error) : null),
+    h("td", { class: `num status${failed ? " bad" : ""}` }, record.status || "–",
+      record.aws_error ? h("span", { class: "sub" }, record.aws_error) : null),
     h("td", { class: "num took muted", title: record.upstream_ms != null ? `upstream ${ms(record.upstream_ms)}` : null },
       record.duration_ms != null ? ms(record.duration_ms) : "–"),
   );
