@@ -13,6 +13,7 @@
 mod support;
 
 use std::path::Path;
+use std::time::Duration;
 
 use support::gateway::{Gateway, cli};
 use support::moto::{AgentEnv, Moto};
@@ -88,8 +89,9 @@ fn agent_for(gateway: &Gateway) -> AgentEnv {
 #[test]
 fn the_aws_cli_and_boto3_work_through_clawgate_with_placeholder_keys() {
     let moto = Moto::start();
-    let gateway = gateway_for(&moto, BaseKey::Inline);
+    let mut gateway = gateway_for(&moto, BaseKey::Inline);
     let agent = agent_for(&gateway);
+    let served_before = moto.requests_served();
 
     // Each profile reaches its own account, through an assumed role.
     for (profile, account) in [("prod", "111111111111"), ("readonly", "222222222222")] {
@@ -231,10 +233,52 @@ fn the_aws_cli_and_boto3_work_through_clawgate_with_placeholder_keys() {
         "{unlisted}"
     );
 
-    // No secret reached the agent or the log.
+    // Exactly one audit record per request: every request moto answered was
+    // either an agent's (recorded, with the upstream's time) or clawgate's
+    // own AssumeRole; the rest were refused by clawgate itself.
+    gateway.terminate();
+    assert!(gateway.wait_exit(Duration::from_secs(20)).success());
+    let records = gateway.audit_records();
+    let forwarded = records.iter().filter(|r| r["upstream_ms"].is_u64()).count();
+    let assumed = gateway.log().matches("assuming role").count();
+    assert_eq!(
+        moto.requests_served() - served_before,
+        forwarded + assumed,
+        "moto's requests = forwarded records + AssumeRole calls"
+    );
+    let refused: Vec<&str> = records
+        .iter()
+        .filter(|r| !r["upstream_ms"].is_u64())
+        .map(|r| r["reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(refused.len(), 2, "{refused:#?}");
+    assert!(refused.iter().any(|r| r.contains("no bucket deletes")), "{refused:#?}");
+    assert!(refused.iter().any(|r| r.contains("333333333333")), "{refused:#?}");
+    let ids: std::collections::HashSet<&str> = records.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), records.len(), "request ids are unique");
+    assert!(
+        records.iter().any(|r| r["status"] == 403
+            && r["aws_error"] == "AccessDenied"
+            && r["facets"]["aws.account"] == "222222222222"
+            && r["upstream_ms"].is_u64()),
+        "moto's own AccessDenied is recorded with its code"
+    );
+    let puts = records
+        .iter()
+        .filter(|r| r["facets"]["aws.action"] == "UploadPart" && r["decision"] == "allow")
+        .map(|r| r["bytes_in"].as_u64().unwrap())
+        .sum::<u64>();
+    assert!(puts >= 100 << 20, "the multipart upload's bytes are counted: {puts}");
+
+    // No secret reached the agent, the log or the audit log.
     let transcript = agent.transcript.lock().unwrap().clone();
     let log = gateway.log();
-    for (what, text) in [("agent output", &transcript), ("clawgate log", &log)] {
+    let audit = std::fs::read_to_string(&gateway.audit_log).unwrap();
+    for (what, text) in [
+        ("agent output", &transcript),
+        ("clawgate log", &log),
+        ("audit log", &audit),
+    ] {
         assert!(
             !text.contains(&moto.base_secret),
             "the base secret leaked into the {what}"

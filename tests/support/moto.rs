@@ -80,6 +80,17 @@ impl Moto {
     }
 }
 
+impl Moto {
+    /// How many requests moto has answered so far (Werkzeug logs one line each).
+    pub fn requests_served(&self) -> usize {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .filter(|line| line.contains(" HTTP/1.1\" "))
+            .count()
+    }
+}
+
 impl Drop for Moto {
     fn drop(&mut self) {
         let _ = Command::new("kill")
