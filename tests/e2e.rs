@@ -47,6 +47,15 @@ endpoint "aws_api" "org" {{
   credential = aws_account.base
   accounts   = ["111111111111=prod", "222222222222=readonly"]
 }}
+human "oncall" {{
+  timeout = "40s"
+}}
+rule "table deletes need a person" {{
+  priority  = 10
+  match     = aws.action == "DeleteTable"
+  action    = "approve"
+  approvers = [human.oncall]
+}}
 rule "no bucket deletes" {{
   priority = 10
   match    = aws.action == "DeleteBucket"
@@ -293,6 +302,71 @@ fn the_aws_cli_and_boto3_work_through_clawgate_with_placeholder_keys() {
             "a session token leaked into the {what}"
         );
     }
+}
+
+#[test]
+fn a_held_aws_call_waits_for_a_person_on_the_command_line() {
+    let moto = Moto::start();
+    let gateway = gateway_for(&moto, BaseKey::Inline);
+    let agent = agent_for(&gateway);
+    let admin = format!("http://{}", gateway.admin);
+    let approvals = |args: &[&str]| {
+        let mut all = vec!["approvals", "--admin", &admin, "--token", &gateway.admin_token];
+        all.extend_from_slice(args);
+        let (ok, out, err) = cli(&all);
+        assert!(ok, "clawgate approvals {args:?}: {err}");
+        out
+    };
+    // The one hold's id, once it is listed.
+    let held = || {
+        for _ in 0..200 {
+            let list = approvals(&["list"]);
+            if let Some(row) = list.lines().nth(1) {
+                return (row.split_whitespace().next().unwrap().to_string(), list);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("nothing was held");
+    };
+    let create = ["dynamodb", "create-table", "--table-name", "keep", "--profile", "prod"];
+    let schema = [
+        "--attribute-definitions",
+        "AttributeName=id,AttributeType=S",
+        "--key-schema",
+        "AttributeName=id,KeyType=HASH",
+        "--billing-mode",
+        "PAY_PER_REQUEST",
+    ];
+    agent.aws_ok(&[&create[..], &schema[..]].concat());
+    let delete = ["dynamodb", "delete-table", "--table-name", "keep", "--profile", "prod"];
+
+    std::thread::scope(|s| {
+        // Denied by a person: the CLI shows AccessDenied naming the rule and the person.
+        let waiting = s.spawn(|| agent.aws_err(&delete));
+        let (id, list) = held();
+        assert!(
+            list.contains(
+                "DeleteTable dynamodb in account prod (111111111111), us-east-1, by agent local \
+                 — rule 'table deletes need a person'"
+            ),
+            "{list}"
+        );
+        approvals(&["deny", &id, "--as", "alice", "--reason", "keep the table"]);
+        let denied = waiting.join().unwrap();
+        assert!(
+            denied.contains("AccessDenied")
+                && denied
+                    .contains("denied by alice, who was asked by rule 'table deletes need a person': keep the table"),
+            "{denied}"
+        );
+
+        // Allowed by a person: the call goes through.
+        let waiting = s.spawn(|| agent.aws_ok(&delete));
+        let (id, _) = held();
+        approvals(&["allow", &id, "--as", "bob"]);
+        let deleted = waiting.join().unwrap();
+        assert!(deleted.contains("\"TableName\": \"keep\""), "{deleted}");
+    });
 }
 
 #[test]
