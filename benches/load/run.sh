@@ -109,7 +109,7 @@ rule "bench reads" {
   action = "allow"
 }
 EOF
-    RUST_LOG=warn "$clawgate_bin" run --rules "$tmp/rules" --ca-dir "$tmp/clawgate-ca" \
+    RUST_LOG=warn "$clawgate_bin" run --rules "$tmp/rules" --ca-dir "$tmp/clawgate-ca" --audit-log "$tmp/audit.jsonl" \
         --listen 127.0.0.1:0 --admin 127.0.0.1:0 >"$tmp/clawgate.out" 2>"$tmp/clawgate.log" &
     proxy_pid[clawgate]=$!
     children+=($!)

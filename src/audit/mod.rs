@@ -18,7 +18,6 @@ use tokio::sync::broadcast;
 const RECENT: usize = 1000;
 
 /// Where every finished request's record goes.
-#[derive(Debug)]
 pub struct Audit {
     log: Option<AuditLog>,
     recent: Mutex<VecDeque<Arc<Record>>>,
@@ -109,6 +108,12 @@ impl Audit {
         if let Some(log) = &self.log {
             log.close();
         }
+    }
+}
+
+impl std::fmt::Debug for Audit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Audit").field("log", &self.log).finish_non_exhaustive()
     }
 }
 
