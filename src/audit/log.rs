@@ -1,13 +1,20 @@
-//! The audit log file: JSON Lines, appended by one writer thread so no
-//! request waits on the disk, flushed whenever the queue runs dry and on
-//! close, and rotated by size (`audit.jsonl` → `audit.jsonl.1` → …).
+//! The audit log file: JSON Lines. Requests append their line to a shared
+//! buffer (a copy under a lock, no wake-up, no system call); one writer
+//! thread writes the buffer out every [`FLUSH_EVERY`], sooner once it holds
+//! [`FLUSH_BYTES`], and everything on close. Rotated by size (`audit.jsonl`
+//! → `audit.jsonl.1` → …).
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{Receiver, Sender, channel};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// How long a record may wait in memory before it is written.
+const FLUSH_EVERY: Duration = Duration::from_millis(50);
+/// How much may wait before the writer is woken early.
+const FLUSH_BYTES: usize = 256 * 1024;
 
 /// Why the audit log could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -19,10 +26,29 @@ pub struct AuditLogError {
     pub source: std::io::Error,
 }
 
+/// Lines waiting to be written.
+#[derive(Default)]
+struct Pending {
+    bytes: Vec<u8>,
+    closed: bool,
+}
+
+#[derive(Default)]
+struct Shared {
+    pending: Mutex<Pending>,
+    wake: Condvar,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Pending> {
+        self.pending.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
 /// An open audit log.
 pub struct AuditLog {
     path: PathBuf,
-    queue: Mutex<Option<Sender<Vec<u8>>>>,
+    shared: Arc<Shared>,
     writer: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -39,21 +65,22 @@ impl AuditLog {
         }
         let file = open_append(path).map_err(failed)?;
         let written = file.metadata().map_err(failed)?.len();
-        let (queue, lines) = channel();
+        let shared = Arc::new(Shared::default());
         let writer = Writer {
             path: path.to_path_buf(),
-            file: BufWriter::new(file),
+            file,
             written,
             rotate_bytes,
             keep,
         };
+        let queue = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
             .name("audit-log".to_string())
-            .spawn(move || writer.run(&lines))
+            .spawn(move || writer.run(&queue))
             .map_err(failed)?;
         Ok(AuditLog {
             path: path.to_path_buf(),
-            queue: Mutex::new(Some(queue)),
+            shared,
             writer: Mutex::new(Some(thread)),
         })
     }
@@ -64,18 +91,27 @@ impl AuditLog {
     }
 
     /// Queues one line (without its newline).
-    pub fn write(&self, line: Vec<u8>) {
-        let queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
-        match queue.as_ref().map(|q| q.send(line)) {
-            Some(Ok(())) => {}
-            _ => tracing::error!(path = %self.path.display(), "an audit record came after the audit log was closed"),
+    pub fn write(&self, line: &[u8]) {
+        let mut pending = self.shared.lock();
+        if pending.closed {
+            drop(pending);
+            tracing::error!(path = %self.path.display(), "an audit record came after the audit log was closed");
+            return;
+        }
+        pending.bytes.extend_from_slice(line);
+        pending.bytes.push(b'\n');
+        let full = pending.bytes.len() >= FLUSH_BYTES;
+        drop(pending);
+        if full {
+            self.shared.wake.notify_one();
         }
     }
 
     /// Writes out every queued line, flushes, and stops the writer. Records
     /// after this are lost (and logged as such).
     pub fn close(&self) {
-        drop(self.queue.lock().unwrap_or_else(PoisonError::into_inner).take());
+        self.shared.lock().closed = true;
+        self.shared.wake.notify_one();
         let thread = self.writer.lock().unwrap_or_else(PoisonError::into_inner).take();
         if let Some(thread) = thread
             && thread.join().is_err()
@@ -105,42 +141,61 @@ fn open_append(path: &Path) -> std::io::Result<File> {
 
 struct Writer {
     path: PathBuf,
-    file: BufWriter<File>,
+    file: File,
     written: u64,
     rotate_bytes: u64,
     keep: usize,
 }
 
 impl Writer {
-    /// Writes lines as they come, flushing whenever none are waiting, until
-    /// the queue closes.
-    fn run(mut self, lines: &Receiver<Vec<u8>>) {
-        while let Ok(line) = lines.recv() {
-            self.append(&line);
-            while let Ok(line) = lines.try_recv() {
-                self.append(&line);
+    /// Writes out what has queued up, every [`FLUSH_EVERY`] or sooner when
+    /// there is much, until the log is closed.
+    fn run(mut self, shared: &Shared) {
+        loop {
+            let (batch, closed) = {
+                let mut pending = shared.lock();
+                if !pending.closed && pending.bytes.len() < FLUSH_BYTES {
+                    pending = shared
+                        .wake
+                        .wait_timeout(pending, FLUSH_EVERY)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0;
+                }
+                (std::mem::take(&mut pending.bytes), pending.closed)
+            };
+            let mut lines = batch.split_inclusive(|b| *b == b'\n').peekable();
+            while lines.peek().is_some() {
+                // Each file holds whole lines and stays under the rotation size.
+                let mut chunk = Vec::new();
+                while let Some(line) = lines.peek() {
+                    let fits = self.written + (chunk.len() + line.len()) as u64 <= self.rotate_bytes;
+                    if !fits && (self.written > 0 || !chunk.is_empty()) {
+                        break;
+                    }
+                    chunk.extend_from_slice(line);
+                    lines.next();
+                }
+                if !chunk.is_empty() {
+                    let written = self.file.write_all(&chunk);
+                    self.report(written);
+                    self.written += chunk.len() as u64;
+                }
+                if lines.peek().is_some() {
+                    let rotated = self.rotate();
+                    self.report(rotated);
+                }
             }
-            let flushed = self.file.flush();
-            self.report(flushed);
+            if closed {
+                let synced = self.file.sync_data();
+                self.report(synced);
+                return;
+            }
         }
-        let flushed = self.file.flush();
-        self.report(flushed);
-    }
-
-    fn append(&mut self, line: &[u8]) {
-        if self.written > 0 && self.written + line.len() as u64 >= self.rotate_bytes {
-            let rotated = self.rotate();
-            self.report(rotated);
-        }
-        let written = self.file.write_all(line).and_then(|()| self.file.write_all(b"\n"));
-        self.report(written);
-        self.written += line.len() as u64 + 1;
     }
 
     /// `audit.jsonl.(n-1)` → `audit.jsonl.n`, …, `audit.jsonl` → `audit.jsonl.1`,
     /// dropping the oldest, then starts a new file.
     fn rotate(&mut self) -> std::io::Result<()> {
-        self.file.flush()?;
         let numbered = |n: usize| {
             let mut name = self.path.as_os_str().to_owned();
             name.push(format!(".{n}"));
@@ -153,7 +208,7 @@ impl Writer {
             }
         }
         std::fs::rename(&self.path, numbered(1))?;
-        self.file = BufWriter::new(open_append(&self.path)?);
+        self.file = open_append(&self.path)?;
         self.written = 0;
         Ok(())
     }
@@ -175,7 +230,7 @@ mod tests {
         let path = dir.path().join("audit").join("audit.jsonl");
         let log = AuditLog::open(&path, 100, 2).unwrap();
         for i in 0..10 {
-            log.write(format!(r#"{{"n":{i},"pad":"{}"}}"#, "x".repeat(20)).into_bytes());
+            log.write(format!(r#"{{"n":{i},"pad":"{}"}}"#, "x".repeat(20)).as_bytes());
         }
         log.close();
         let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
@@ -210,7 +265,7 @@ mod tests {
         let path = dir.path().join("audit.jsonl");
         for n in 0..2 {
             let log = AuditLog::open(&path, 1 << 20, 2).unwrap();
-            log.write(format!("{{\"n\":{n}}}").into_bytes());
+            log.write(format!("{{\"n\":{n}}}").as_bytes());
         }
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "{\"n\":0}\n{\"n\":1}\n");
     }

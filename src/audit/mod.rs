@@ -65,7 +65,7 @@ impl Audit {
     /// Records a finished request: to the log, the feed and the metrics.
     pub fn record(&self, record: Record) {
         match (&self.log, serde_json::to_vec(&record)) {
-            (Some(log), Ok(line)) => log.write(line),
+            (Some(log), Ok(line)) => log.write(&line),
             (None, Ok(_)) => {}
             (_, Err(e)) => tracing::error!(error = %e, id = record.id, "cannot serialise an audit record"),
         }
