@@ -19,3 +19,4 @@ pub mod proxy;
 pub mod run;
 pub mod secret;
 pub mod tls;
+pub mod transport;

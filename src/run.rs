@@ -121,7 +121,7 @@ pub async fn run(options: Options, stop: impl Future<Output = ()>) -> Result<(),
     });
     let admin = tokio::spawn(crate::admin::serve(admin_listener, admin, admin_shutdown.clone()));
     let serving = tokio::spawn(Arc::clone(&proxy).serve(proxy_listener));
-    let transport: Arc<dyn crate::aws::sts::Transport> = Arc::new(proxy.upstream().clone());
+    let transport: Arc<dyn crate::transport::Transport> = Arc::new(proxy.upstream().clone());
     let bots: Vec<_> = Telegram::bots(&config.humans, &transport, proxy.approvals())
         .into_iter()
         .map(|bot| tokio::spawn(bot.run()))

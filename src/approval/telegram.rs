@@ -17,9 +17,9 @@ use serde_json::{Value, json};
 use tokio::sync::broadcast::error::RecvError;
 
 use super::{Approvals, HoldEvent, HoldView, Outcome};
-use crate::aws::sts::Transport;
 use crate::config::Human;
 use crate::secret::Secret;
+use crate::transport::Transport;
 
 /// How long one `getUpdates` waits for news, in seconds.
 const LONG_POLL: u64 = 25;

@@ -11,8 +11,9 @@ use std::time::{Duration, SystemTime};
 use futures_util::FutureExt;
 use futures_util::future::{BoxFuture, Shared};
 
-use super::sts::{self, AssumeRole, StsError, Transport, WebIdentity};
+use super::sts::{self, AssumeRole, StsError, WebIdentity};
 use super::{AccountId, AwsCredentials};
+use crate::transport::Transport;
 
 /// Credentials are replaced this long before they expire.
 const REFRESH_BEFORE: Duration = Duration::from_secs(300);
@@ -162,8 +163,8 @@ mod tests {
     use http::{HeaderMap, StatusCode};
 
     use super::*;
-    use crate::aws::sts::Answer;
     use crate::secret::Secret;
+    use crate::transport::Answer;
 
     /// STS that counts its calls and answers after a pause.
     struct CountingSts(AtomicUsize, &'static str);

@@ -1,8 +1,6 @@
 //! STS AssumeRole: short-lived credentials for a role in the target account,
 //! requested with the base key over the same dial path as all upstream traffic.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
@@ -12,16 +10,7 @@ use sha2::{Digest, Sha256};
 use super::sigv4::{Placement, Signer, uri_encode};
 use super::{AccountId, AwsCredentials};
 use crate::secret::Secret;
-
-/// What a [`Transport`] returns: the status and the body, or why there is none.
-pub type Answer<'a> = Pin<Box<dyn Future<Output = Result<(StatusCode, Bytes), String>> + Send + 'a>>;
-
-/// How clawgate sends a request upstream: implemented by the proxy's pooled
-/// client (so `resolve` and `upstream_ca` apply), and by fakes in tests.
-pub trait Transport: Send + Sync {
-    /// Sends a POST to `url` and returns the status and the (bounded) body.
-    fn post<'a>(&'a self, url: String, headers: HeaderMap, body: Bytes) -> Answer<'a>;
-}
+use crate::transport::Transport;
 
 /// What to ask STS for.
 #[derive(Debug, Clone)]
@@ -295,6 +284,7 @@ mod tests {
     use std::sync::Mutex;
 
     use super::*;
+    use crate::transport::Answer;
 
     struct Fake {
         status: StatusCode,

@@ -17,7 +17,7 @@ use rustls::ClientConfig;
 use super::body::{self, Body};
 use super::dial::{DialError, Dialer};
 use super::{ProxyError, Target};
-use crate::aws::sts::{Answer, Transport};
+use crate::transport::{Answer, Transport};
 
 /// How long an unused upstream connection stays in the pool.
 const POOL_IDLE: std::time::Duration = std::time::Duration::from_secs(90);
