@@ -221,12 +221,33 @@ async fn reload_on_change(options: Options, proxy: Arc<Proxy>) {
         match load(&options) {
             Ok(policy) => {
                 log_notices(&policy);
+                if telegram_chats(&proxy.config()) != telegram_chats(policy.config()) {
+                    tracing::warn!("the telegram settings changed; restart clawgate to apply them");
+                }
                 tracing::info!(rules = policy.config().rules.len(), "rules reloaded");
                 proxy.reload(policy);
             }
             Err(errors) => tracing::error!("the rule files did not load, so the rules in force stay:\n{errors}"),
         }
     }
+}
+
+/// Who is asked in which Telegram chat, through which bot: read at start-up only.
+fn telegram_chats(config: &Config) -> Vec<(&str, &str, &str, &str, &[i64])> {
+    config
+        .humans
+        .iter()
+        .filter_map(|h| {
+            let t = h.telegram.as_ref()?;
+            Some((
+                h.name.as_str(),
+                t.bot_token.expose(),
+                t.api_url.as_str(),
+                t.chat_id.as_str(),
+                t.allowed_user_ids.as_slice(),
+            ))
+        })
+        .collect()
 }
 
 /// Completes on SIGINT or SIGTERM.
