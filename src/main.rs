@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
+use clawgate::approval::Choice;
 use clawgate::approval::cli::{self, AdminClient};
 use clawgate::config::{self, AgentName, ProcessEnvironment, TestRequest};
 use clawgate::logging::{self, LogFormat};
@@ -132,27 +133,22 @@ enum ApprovalsCommand {
     /// List the requests waiting for approval.
     List,
     /// Allow a held request (as one of its approvers, in turn).
-    Allow {
-        /// The hold's id, from `approvals list`.
-        id: u64,
-        /// Who decides (recorded in the audit log).
-        #[arg(long = "as", env = "USER", default_value = "cli")]
-        by: String,
-        /// Why (recorded in the audit log).
-        #[arg(long)]
-        reason: Option<String>,
-    },
+    Allow(DecideArgs),
     /// Deny a held request; the agent is told who denied it and why.
-    Deny {
-        /// The hold's id, from `approvals list`.
-        id: u64,
-        /// Who decides (recorded, and told to the agent).
-        #[arg(long = "as", env = "USER", default_value = "cli")]
-        by: String,
-        /// Why (told to the agent).
-        #[arg(long)]
-        reason: Option<String>,
-    },
+    Deny(DecideArgs),
+}
+
+/// Which hold, who decides, and why.
+#[derive(Args)]
+struct DecideArgs {
+    /// The hold's id, from `approvals list`.
+    id: u64,
+    /// Who decides (recorded in the audit log; a denial names them to the agent).
+    #[arg(long = "as", env = "USER", default_value = "cli")]
+    by: String,
+    /// Why (recorded in the audit log; a denial's reason is told to the agent).
+    #[arg(long)]
+    reason: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -276,21 +272,19 @@ fn execute(command: Command) -> anyhow::Result<ExitCode> {
         Command::Approvals { command, admin, token } => {
             let token = token.context("give the admin token with --token or CLAWGATE_ADMIN_TOKEN")?;
             let client = AdminClient::new(&admin, Secret::new(token))?;
+            let decide = |choice, args: DecideArgs| cli::Command::Decide {
+                id: args.id,
+                choice,
+                by: args.by,
+                reason: args.reason,
+            };
+            let request = match command {
+                ApprovalsCommand::List => cli::Command::List,
+                ApprovalsCommand::Allow(args) => decide(Choice::Allow, args),
+                ApprovalsCommand::Deny(args) => decide(Choice::Deny, args),
+            };
             let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-            runtime.block_on(async {
-                match command {
-                    ApprovalsCommand::List => print!("{}", cli::table(&client.holds().await?)),
-                    ApprovalsCommand::Allow { id, by, reason } => {
-                        client.decide(id, true, &by, reason.as_deref()).await?;
-                        println!("allowed hold {id} as {by}");
-                    }
-                    ApprovalsCommand::Deny { id, by, reason } => {
-                        client.decide(id, false, &by, reason.as_deref()).await?;
-                        println!("denied hold {id} as {by}");
-                    }
-                }
-                Ok::<_, cli::CliError>(())
-            })?;
+            print!("{}", runtime.block_on(cli::run(&client, request))?);
         }
         Command::Ca {
             command: CaCommand::Init,

@@ -25,6 +25,9 @@ const LEAF_CACHE: NonZeroUsize = match NonZeroUsize::new(10_000) {
     None => NonZeroUsize::MIN,
 };
 
+/// How often holds nobody waits on any more are looked for.
+const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// What `clawgate run` was asked to do.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -122,15 +125,18 @@ pub async fn run(options: Options, stop: impl Future<Output = ()>) -> Result<(),
     let admin = tokio::spawn(crate::admin::serve(admin_listener, admin, admin_shutdown.clone()));
     let serving = tokio::spawn(Arc::clone(&proxy).serve(proxy_listener));
     let transport: Arc<dyn crate::transport::Transport> = Arc::new(proxy.upstream().clone());
-    let bots: Vec<_> = Telegram::bots(&config.humans, &transport, proxy.approvals())
+    let mut helpers: Vec<_> = Telegram::bots(&config.humans, &transport, proxy.approvals())
         .into_iter()
         .map(|bot| tokio::spawn(bot.run()))
         .collect();
+    helpers.push(tokio::spawn(Arc::clone(proxy.approvals()).sweep_every(SWEEP_EVERY)));
     let reloading = tokio::spawn(reload_on_change(options, Arc::clone(&proxy)));
     stop.await;
     reloading.abort();
     tracing::info!("shutting down: no new connections; finishing requests in flight");
     proxy.shutdown();
+    // Nobody will decide on them now: deny rather than keep agents waiting.
+    proxy.approvals().deny_all("clawgate is shutting down");
     if !proxy.drained(grace).await {
         tracing::warn!(
             grace_secs = grace.as_secs(),
@@ -138,8 +144,8 @@ pub async fn run(options: Options, stop: impl Future<Output = ()>) -> Result<(),
         );
     }
     admin_shutdown.cancel();
-    for bot in bots {
-        bot.abort();
+    for helper in helpers {
+        helper.abort();
     }
     // Both tasks end on their own once shut down; a panic in one was already logged.
     let _ = tokio::join!(admin, serving);
@@ -233,20 +239,11 @@ async fn reload_on_change(options: Options, proxy: Arc<Proxy>) {
 }
 
 /// Who is asked in which Telegram chat, through which bot: read at start-up only.
-fn telegram_chats(config: &Config) -> Vec<(&str, &str, &str, &str, &[i64])> {
+fn telegram_chats(config: &Config) -> Vec<(&str, &crate::config::Telegram)> {
     config
         .humans
         .iter()
-        .filter_map(|h| {
-            let t = h.telegram.as_ref()?;
-            Some((
-                h.name.as_str(),
-                t.bot_token.expose(),
-                t.api_url.as_str(),
-                t.chat_id.as_str(),
-                t.allowed_user_ids.as_slice(),
-            ))
-        })
+        .filter_map(|h| Some((h.name.as_str(), h.telegram.as_ref()?)))
         .collect()
 }
 

@@ -204,25 +204,37 @@ rule "puts need sleepy" {{
     );
     let buttons = &message["reply_markup"]["inline_keyboard"][0];
     let hold = operator.holds().await[0]["id"].as_u64().unwrap();
-    assert_eq!(buttons[0]["callback_data"], format!("allow:{hold}"));
-    assert_eq!(buttons[1]["callback_data"], format!("deny:{hold}"));
+    let approve = buttons[0]["callback_data"].as_str().unwrap();
+    let deny = buttons[1]["callback_data"].as_str().unwrap();
+    assert!(
+        approve.starts_with("allow:") && approve.ends_with(&format!(":{hold}")),
+        "{approve}"
+    );
+    assert!(
+        deny.starts_with("deny:") && deny.ends_with(&format!(":{hold}")),
+        "{deny}"
+    );
     assert!(buttons[0]["text"].as_str().unwrap().contains("Approve"));
     assert!(buttons[1]["text"].as_str().unwrap().contains("Deny"));
 
     // A press from someone not allowed is answered and otherwise ignored.
-    let stranger = bot.press(222, -100123, &format!("allow:{hold}"));
+    let stranger = bot.press(222, -100123, approve);
     let answer = bot.wait_for("answerCallbackQuery", 1).await;
     assert_eq!(answer["callback_query_id"], stranger);
     assert!(answer["text"].as_str().unwrap().contains("not allowed"), "{answer}");
+    // A button left from an earlier run of clawgate decides nothing.
+    bot.press(111, -100123, &format!("allow:00000000:{hold}"));
+    let answer = bot.wait_for("answerCallbackQuery", 2).await;
+    assert!(answer["text"].as_str().unwrap().contains("earlier run"), "{answer}");
     assert_eq!(operator.holds().await.len(), 1, "still held");
     assert!(!held.is_finished());
 
     // The allowed user's press releases it; the message shows the outcome.
-    let press = bot.press(111, -100123, &format!("allow:{hold}"));
+    let press = bot.press(111, -100123, approve);
     let response = held.await.unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(response.text().await.unwrap(), "go");
-    let answer = bot.wait_for("answerCallbackQuery", 2).await;
+    let answer = bot.wait_for("answerCallbackQuery", 3).await;
     assert_eq!(answer["callback_query_id"], press);
     assert_eq!(answer["text"], "Approved.");
     let edit = bot.wait_for("editMessageText", 1).await;
@@ -294,7 +306,8 @@ async fn with_500_holds_pending_an_allowed_request_still_completes_at_once() {
     let took = started.elapsed();
     assert_eq!(response.status(), 200);
     println!("with 500 holds pending, an allowed request took {took:?} (new connection, TLS included)");
-    assert!(took < Duration::from_millis(500), "took {took:?}");
+    // The issue's own check: "well under a second" (it takes a few ms).
+    assert!(took < Duration::from_secs(1), "took {took:?}");
     let started = Instant::now();
     assert_eq!(operator.holds().await.len(), 500);
     println!("listing 500 holds took {:?}", started.elapsed());
@@ -333,6 +346,7 @@ async fn every_request_leaves_one_audit_record_and_metrics_count_them() {
         }
     });
     let hold = operator.wait_for_holds(1).await[0]["id"].as_u64().unwrap();
+    // Long enough to show in the record's wait.
     tokio::time::sleep(Duration::from_millis(300)).await;
     operator
         .client
@@ -360,12 +374,40 @@ async fn every_request_leaves_one_audit_record_and_metrics_count_them() {
     assert!(metrics.contains("clawgate_cert_cache_misses_total 1"), "{metrics}");
     assert!(operator.get("/metrics").await.status() == 200);
 
+    // An agent that gives up on a held request still leaves its record.
+    let impatient = client
+        .post("https://upstream.test/echo/impatient")
+        .body("x")
+        .timeout(Duration::from_millis(500))
+        .send()
+        .await;
+    assert!(impatient.unwrap_err().is_timeout());
+    let recorded = async {
+        loop {
+            let recent: Vec<Value> = operator.get("/api/decisions?limit=1").await.json().await.unwrap();
+            if recent.first().is_some_and(|r| r["path"] == "/echo/impatient") {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), recorded)
+        .await
+        .expect("the record of a request whose agent left");
+
     // SIGTERM: clawgate closes the idle HTTP/2 connection at once, and
     // every record is on disk when it exits.
     gateway.terminate();
     assert!(gateway.wait_exit(Duration::from_secs(5)).success(), "{}", gateway.log());
     let records = gateway.audit_records();
-    assert_eq!(records.len(), 4, "one record per request: {records:#?}");
+    assert_eq!(records.len(), 5, "one record per request: {records:#?}");
+    let gave_up = records.iter().find(|r| r["path"] == "/echo/impatient").unwrap();
+    assert_eq!(gave_up["status"], 499);
+    assert_eq!(gave_up["decision"], "deny");
+    assert!(
+        gave_up["error"].as_str().unwrap().contains("the agent went away"),
+        "{gave_up}"
+    );
     let read = &records.iter().find(|r| r["id"] == id.as_str()).unwrap();
     assert_eq!(read["decision"], "allow");
     assert_eq!(read["rule"], "the test upstream is open");

@@ -7,7 +7,8 @@ use serde::Deserialize;
 use zeroize::Zeroizing;
 
 use super::{Admin, AdminBody, json, reply};
-use crate::audit::Filter;
+use crate::approval::{ApprovalError, Choice, Decider};
+use crate::audit::{Filter, Verdict};
 use crate::config::{AwsKey, KeySource};
 use crate::secret::Secret;
 
@@ -17,9 +18,9 @@ const MAX_BODY: usize = 64 * 1024;
 const DEFAULT_LIMIT: usize = 100;
 
 /// `POST /api/holds/ID/allow|deny` with `{"by": "alice", "reason": "…"}`.
-pub(super) async fn decide(admin: &Admin, id: u64, allow: bool, request: Request<Incoming>) -> Response<AdminBody> {
+pub(super) async fn decide(admin: &Admin, id: u64, choice: Choice, request: Request<Incoming>) -> Response<AdminBody> {
     #[derive(Deserialize)]
-    struct Decision {
+    struct Body {
         by: Option<String>,
         reason: Option<String>,
     }
@@ -27,23 +28,22 @@ pub(super) async fn decide(admin: &Admin, id: u64, allow: bool, request: Request
         Ok(body) => body,
         Err(response) => return response,
     };
-    let decision: Option<Decision> = serde_json::from_slice(&body).ok();
-    let Some((by, reason)) = decision.and_then(|d| Some((d.by.filter(|b| !b.trim().is_empty())?, d.reason))) else {
+    let body: Option<Body> = serde_json::from_slice(&body).ok();
+    let Some((by, reason)) = body.and_then(|b| Some((b.by.filter(|b| !b.trim().is_empty())?, b.reason))) else {
         return reply(
             StatusCode::BAD_REQUEST,
             r#"say who decides: {"by": "alice", "reason": "optional"}"#,
         );
     };
-    let reason = reason.filter(|r| !r.trim().is_empty());
-    let approvals = admin.proxy.approvals();
-    let done = if allow {
-        approvals.allow(id, by.trim(), None)
-    } else {
-        approvals.deny(id, by.trim(), reason)
+    let decider = Decider {
+        by: by.trim(),
+        reason: reason.as_deref().map(str::trim).filter(|r| !r.is_empty()),
+        approver: None,
     };
-    match done {
+    match admin.proxy.approvals().decide(id, choice, decider) {
         Ok(()) => reply(StatusCode::NO_CONTENT, ""),
-        Err(e) => reply(StatusCode::NOT_FOUND, &e.to_string()),
+        Err(e @ ApprovalError::NotFound(_)) => reply(StatusCode::NOT_FOUND, &e.to_string()),
+        Err(e) => reply(StatusCode::CONFLICT, &e.to_string()),
     }
 }
 
@@ -58,9 +58,13 @@ pub(super) fn decisions(admin: &Admin, query: Option<&str>) -> Response<AdminBod
             .map(|v| v.trim().to_string())
             .filter(|v| !v.is_empty())
     };
+    let decision = match field("decision").map(|d| Verdict::parse(&d)).transpose() {
+        Ok(decision) => decision,
+        Err(problem) => return reply(StatusCode::BAD_REQUEST, &problem),
+    };
     let filter = Filter {
         agent: field("agent"),
-        decision: field("decision"),
+        decision,
         account: field("account"),
     };
     let limit = match field("limit").map(|l| l.parse::<usize>()) {

@@ -1,7 +1,8 @@
 //! `GET /api/events`: server-sent events for the dashboard. `hold` (a hold
 //! is new or has progressed), `settled` (it ended) and `decision` (a request
-//! was recorded). A subscriber that falls behind is disconnected, so that it
-//! reconnects and reloads rather than showing a stale picture.
+//! was recorded). A subscriber that falls behind on holds is disconnected,
+//! so that it reconnects and reloads rather than showing a stale picture; one
+//! that falls behind on decisions skips some (they are all in the log).
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -40,7 +41,9 @@ pub(super) fn stream(admin: &Admin, shutdown: CancellationToken) -> Response<Adm
                 },
                 record = records.recv() => match record {
                     Ok(record) => event_text("decision", &*record),
-                    Err(RecvError::Lagged(_) | RecvError::Closed) => return None,
+                    // The feed is a sample under load; /api/decisions has the rest.
+                    Err(RecvError::Lagged(missed)) => format!(": {missed} decisions skipped\n\n"),
+                    Err(RecvError::Closed) => return None,
                 },
                 _ = ping.tick() => ": ping\n\n".to_string(),
                 () = shutdown.cancelled() => return None,

@@ -11,7 +11,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
-use super::HoldView;
+use super::{Choice, HoldView};
 use crate::secret::Secret;
 
 /// Why an admin API call from the command line failed.
@@ -74,12 +74,15 @@ impl AdminClient {
     }
 
     /// Allows or denies hold `id` as `by`.
-    pub async fn decide(&self, id: u64, allow: bool, by: &str, reason: Option<&str>) -> Result<(), CliError> {
-        let verb = if allow { "allow" } else { "deny" };
+    pub async fn decide(&self, id: u64, choice: Choice, by: &str, reason: Option<&str>) -> Result<(), CliError> {
         let body = serde_json::json!({ "by": by, "reason": reason });
-        self.call(Method::POST, &format!("/api/holds/{id}/{verb}"), Some(body.to_string()))
-            .await
-            .map(drop)
+        self.call(
+            Method::POST,
+            &format!("/api/holds/{id}/{choice}"),
+            Some(body.to_string()),
+        )
+        .await
+        .map(drop)
     }
 
     async fn call(&self, method: Method, path: &str, body: Option<String>) -> Result<Bytes, CliError> {
@@ -111,6 +114,39 @@ impl AdminClient {
             s if s.is_success() => Ok(body),
             StatusCode::UNAUTHORIZED => Err(CliError::Unauthorized),
             _ => Err(CliError::Refused(String::from_utf8_lossy(&body).trim().to_string())),
+        }
+    }
+}
+
+/// What `clawgate approvals` was asked to do.
+#[derive(Debug, Clone)]
+pub enum Command {
+    /// List the pending holds.
+    List,
+    /// Allow or deny one.
+    Decide {
+        /// The hold.
+        id: u64,
+        /// Allow or deny.
+        choice: Choice,
+        /// Who decides.
+        by: String,
+        /// Why.
+        reason: Option<String>,
+    },
+}
+
+/// Does what was asked; what to print.
+pub async fn run(client: &AdminClient, command: Command) -> Result<String, CliError> {
+    match command {
+        Command::List => Ok(table(&client.holds().await?)),
+        Command::Decide { id, choice, by, reason } => {
+            client.decide(id, choice, &by, reason.as_deref()).await?;
+            let done = match choice {
+                Choice::Allow => "allowed",
+                Choice::Deny => "denied",
+            };
+            Ok(format!("{done} hold {id} as {by}\n"))
         }
     }
 }

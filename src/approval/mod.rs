@@ -2,16 +2,20 @@
 //! connection open, until each of its approvers in turn allows it, one
 //! denies it, or its time runs out. No lock is held while it waits, so a
 //! hold never blocks another request. An identical retry joins the pending
-//! hold, and an approval admits identical requests for a grant window.
+//! hold, and an approval admits identical requests for a grant window. A
+//! hold whose requests have all gone away is kept a little while for a
+//! retry to join, then dropped.
 
 pub mod cli;
+mod hold;
 mod telegram;
 
+pub use hold::{ApprovalError, Choice, Consent, Decider, HoldEvent, HoldRequest, HoldView, Outcome, Settled};
 pub use telegram::{Telegram, TelegramError};
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::{broadcast, watch};
@@ -20,140 +24,38 @@ use crate::config::ApprovalSettings;
 
 /// Events kept for subscribers that fall behind (the dashboard, Telegram).
 const EVENT_BACKLOG: usize = 4096;
-
-/// What a request is held for: enough to join retries and to show a human.
-#[derive(Debug, Clone)]
-pub struct HoldRequest {
-    /// Identifies identical requests (agent, method, host, path, query, body).
-    pub fingerprint: String,
-    /// The agent.
-    pub agent: String,
-    /// The rule that holds it.
-    pub rule: String,
-    /// One line for the person deciding.
-    pub summary: String,
-    /// Who must allow it, in order.
-    pub approvers: Vec<String>,
-    /// How long it may wait.
-    pub timeout: Duration,
-    /// The request's facts, flat (`aws.action` → `PutObject`), for the people deciding.
-    pub facets: BTreeMap<String, String>,
-}
-
-/// How a hold ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    /// Every approver allowed it.
-    Allowed {
-        /// Who allowed it, in order.
-        by: Vec<String>,
-    },
-    /// Someone denied it.
-    Denied {
-        /// Who.
-        by: String,
-        /// Why, if they said.
-        reason: Option<String>,
-    },
-    /// No answer in time.
-    TimedOut,
-    /// The agent already has too many pending holds.
-    TooMany {
-        /// The limit it reached.
-        limit: usize,
-    },
-}
-
-impl Outcome {
-    /// A word for it: `allowed`, `denied`, `timed out` or `too many`.
-    pub fn word(&self) -> &'static str {
-        match self {
-            Outcome::Allowed { .. } => "allowed",
-            Outcome::Denied { .. } => "denied",
-            Outcome::TimedOut => "timed out",
-            Outcome::TooMany { .. } => "too many",
-        }
-    }
-}
-
-/// How a request's hold ended, and which hold it was.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Settled {
-    /// The hold it waited on; `None` when it did not wait (an earlier
-    /// approval admitted it, or the agent had too many pending).
-    pub hold: Option<u64>,
-    /// How it ended.
-    pub outcome: Outcome,
-}
-
-/// What happens to holds, for whoever shows them to people.
-#[derive(Debug, Clone)]
-pub enum HoldEvent {
-    /// A hold is new, or one of its approvers allowed it and it waits for the next.
-    Pending(HoldView),
-    /// A hold ended.
-    Settled {
-        /// The hold.
-        id: u64,
-        /// How.
-        outcome: Outcome,
-    },
-}
-
-/// A pending hold as the API shows it.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct HoldView {
-    /// Its id.
-    pub id: u64,
-    /// The agent.
-    pub agent: String,
-    /// The rule.
-    pub rule: String,
-    /// The one-line summary.
-    pub summary: String,
-    /// Every approver, in order.
-    pub approvers: Vec<String>,
-    /// Who has allowed it so far.
-    pub allowed_by: Vec<String>,
-    /// Approvers still to decide, in order.
-    pub waiting_for: Vec<String>,
-    /// Seconds since the epoch when it was made.
-    pub since: u64,
-    /// Seconds since the epoch when it times out.
-    pub expires: u64,
-    /// The request's facts, flat.
-    pub facets: BTreeMap<String, String>,
-}
-
-/// Why a decision on a hold was not taken.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ApprovalError {
-    /// No such pending hold.
-    #[error("no pending hold {0}; it may have been decided or timed out")]
-    NotFound(u64),
-    /// This person has already allowed the hold.
-    #[error("{by} has already allowed hold {id}; it needs the next approver")]
-    AlreadyAllowed {
-        /// The hold.
-        id: u64,
-        /// Who.
-        by: String,
-    },
-    /// The hold waits for someone else first.
-    #[error("hold {id} waits for {waiting_for} first")]
-    NotYourTurn {
-        /// The hold.
-        id: u64,
-        /// Who it waits for.
-        waiting_for: String,
-    },
-}
+/// How long a hold nobody waits on any more is kept for a retry to join.
+const ABANDON_GRACE: Duration = Duration::from_secs(30);
 
 struct Pending {
     request: HoldRequest,
-    allowed_by: Vec<String>,
+    allowed: Vec<Consent>,
     since: SystemTime,
+    deadline: Instant,
+    /// Requests waiting on it now.
+    waiters: usize,
+    /// When the last request waiting on it went away.
+    abandoned: Option<Instant>,
     outcome: watch::Sender<Option<Outcome>>,
+}
+
+impl Pending {
+    fn view(&self, id: u64) -> HoldView {
+        let epoch = |t: SystemTime| t.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let approvers = &self.request.approvers;
+        HoldView {
+            id,
+            agent: self.request.agent.clone(),
+            rule: self.request.rule.clone(),
+            summary: self.request.summary.clone(),
+            approvers: approvers.clone(),
+            allowed_by: self.allowed.iter().map(|c| c.by.clone()).collect(),
+            waiting_for: approvers[self.allowed.len().min(approvers.len())..].to_vec(),
+            since: epoch(self.since),
+            expires: epoch(self.since + self.request.timeout),
+            facets: self.request.facets.clone(),
+        }
+    }
 }
 
 #[derive(Default)]
@@ -171,27 +73,22 @@ pub struct Approvals {
     events: broadcast::Sender<HoldEvent>,
 }
 
-impl Pending {
-    fn view(&self, id: u64) -> HoldView {
-        let epoch = |t: SystemTime| t.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-        HoldView {
-            id,
-            agent: self.request.agent.clone(),
-            rule: self.request.rule.clone(),
-            summary: self.request.summary.clone(),
-            approvers: self.request.approvers.clone(),
-            allowed_by: self.allowed_by.clone(),
-            waiting_for: self.request.approvers[self.allowed_by.len().min(self.request.approvers.len())..].to_vec(),
-            since: epoch(self.since),
-            expires: epoch(self.since + self.request.timeout),
-            facets: self.request.facets.clone(),
-        }
-    }
+/// One request waiting on a hold; when it goes away (the agent hung up),
+/// the hold learns it has one waiter fewer.
+struct Waiting<'a> {
+    approvals: &'a Approvals,
+    id: u64,
 }
 
-impl Default for Approvals {
-    fn default() -> Approvals {
-        Approvals::new(ApprovalSettings::default())
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        let mut state = self.approvals.lock();
+        if let Some(pending) = state.pending.get_mut(&self.id) {
+            pending.waiters = pending.waiters.saturating_sub(1);
+            if pending.waiters == 0 {
+                pending.abandoned = Some(Instant::now());
+            }
+        }
     }
 }
 
@@ -216,31 +113,33 @@ impl Approvals {
         self.lock().pending.len()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+    fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Holds `request` until it is decided or times out.
     pub async fn hold(&self, request: HoldRequest) -> Settled {
-        let timeout = request.timeout;
-        let (id, mut outcome) = {
+        let (id, deadline, mut outcome) = {
             let mut state = self.lock();
             let now = Instant::now();
             state.grants.retain(|_, until| *until > now);
             if state.grants.contains_key(&request.fingerprint) {
+                let earlier = Consent {
+                    by: "(an earlier approval of the same request)".to_string(),
+                    reason: None,
+                };
                 return Settled {
                     hold: None,
-                    outcome: Outcome::Allowed {
-                        by: vec!["(an earlier approval of the same request)".to_string()],
-                    },
+                    outcome: Outcome::Allowed { by: vec![earlier] },
                 };
             }
-            match state
-                .by_fingerprint
-                .get(&request.fingerprint)
-                .and_then(|id| state.pending.get(id).map(|p| (*id, p)))
-            {
-                Some((id, pending)) => (id, pending.outcome.subscribe()),
+            let joined = state.by_fingerprint.get(&request.fingerprint).copied();
+            match joined.and_then(|id| state.pending.get_mut(&id).map(|p| (id, p))) {
+                Some((id, pending)) => {
+                    pending.waiters += 1;
+                    pending.abandoned = None;
+                    (id, pending.deadline, pending.outcome.subscribe())
+                }
                 None => {
                     let mine = state
                         .pending
@@ -264,30 +163,40 @@ impl Approvals {
                         "holding for approval"
                     );
                     state.by_fingerprint.insert(request.fingerprint.clone(), id);
+                    let deadline = now + request.timeout;
                     let pending = Pending {
                         request,
-                        allowed_by: Vec::new(),
+                        allowed: Vec::new(),
                         since: SystemTime::now(),
+                        deadline,
+                        waiters: 1,
+                        abandoned: None,
                         outcome: sender,
                     };
                     // Nobody listening is no reason not to hold.
                     let _ = self.events.send(HoldEvent::Pending(pending.view(id)));
                     state.pending.insert(id, pending);
-                    (id, receiver)
+                    (id, deadline, receiver)
                 }
             }
         };
-        let decided = tokio::time::timeout(timeout, outcome.wait_for(Option::is_some)).await;
+        let waiting = Waiting { approvals: self, id };
+        let decided = match tokio::time::timeout_at(deadline.into(), outcome.wait_for(Option::is_some)).await {
+            Ok(Ok(value)) => value.clone(),
+            _ => None,
+        };
         let outcome = match decided {
-            Ok(Ok(value)) => value.clone().unwrap_or(Outcome::TimedOut),
-            _ => {
-                self.finish(id, Outcome::TimedOut);
-                Outcome::TimedOut
+            Some(decided) => Some(decided),
+            None => {
+                // Time is up, unless a decision landed just now.
+                self.finish(&mut self.lock(), id, Outcome::TimedOut);
+                outcome.borrow().clone()
             }
         };
+        drop(waiting);
         Settled {
             hold: Some(id),
-            outcome,
+            outcome: outcome.unwrap_or(Outcome::TimedOut),
         }
     }
 
@@ -299,73 +208,107 @@ impl Approvals {
         views
     }
 
-    /// The pending hold `id`, if it is pending.
-    pub fn get(&self, id: u64) -> Option<HoldView> {
-        self.lock().pending.get(&id).map(|p| p.view(id))
-    }
-
-    /// Records `by`'s allow: the hold is released once every approver has
-    /// allowed it, in order. Each allow counts for the next approver; one
-    /// person cannot count twice, and a `by` that names another approver
-    /// (or the `approver` a channel such as a Telegram chat speaks for)
-    /// must wait for that approver's turn.
-    pub fn allow(&self, id: u64, by: &str, approver: Option<&str>) -> Result<(), ApprovalError> {
-        let released = {
-            let mut state = self.lock();
-            let pending = state.pending.get_mut(&id).ok_or(ApprovalError::NotFound(id))?;
-            if pending.allowed_by.iter().any(|b| b.eq_ignore_ascii_case(by)) {
-                return Err(ApprovalError::AlreadyAllowed { id, by: by.to_string() });
-            }
-            let approvers = &pending.request.approvers;
-            let next = approvers.get(pending.allowed_by.len());
-            let speaking_for = approver.or_else(|| {
-                approvers
-                    .iter()
-                    .find(|a| a.eq_ignore_ascii_case(by))
-                    .map(String::as_str)
-            });
-            if let (Some(speaking_for), Some(next)) = (speaking_for, next)
-                && !speaking_for.eq_ignore_ascii_case(next)
+    /// Records `decider`'s choice on hold `id`. An allow counts for the next
+    /// approver in order, and the hold is released once every approver has
+    /// allowed it; one person cannot count twice, and a decider speaking for
+    /// (or named as) another approver must wait for that approver's turn.
+    /// A deny ends the hold at once, from anyone the hold asks.
+    pub fn decide(&self, id: u64, choice: Choice, decider: Decider<'_>) -> Result<(), ApprovalError> {
+        let mut state = self.lock();
+        let pending = state.pending.get_mut(&id).ok_or(ApprovalError::NotFound(id))?;
+        let approvers = &pending.request.approvers;
+        let named = approvers.iter().find(|a| a.eq_ignore_ascii_case(decider.by));
+        let speaking_for = decider.approver.or(named.map(String::as_str));
+        let reason = decider.reason.map(str::to_string);
+        if choice == Choice::Deny {
+            if let Some(approver) = decider.approver
+                && !approvers.iter().any(|a| a == approver)
             {
-                return Err(ApprovalError::NotYourTurn {
+                return Err(ApprovalError::NotAsked {
                     id,
-                    waiting_for: next.clone(),
+                    approver: approver.to_string(),
                 });
             }
-            pending.allowed_by.push(by.to_string());
-            if pending.allowed_by.len() >= pending.request.approvers.len() {
-                Some(pending.allowed_by.clone())
-            } else {
-                let _ = self.events.send(HoldEvent::Pending(pending.view(id)));
-                None
-            }
-        };
-        if let Some(by) = released {
-            self.finish(id, Outcome::Allowed { by });
-        }
-        Ok(())
-    }
-
-    /// Denies the hold.
-    pub fn deny(&self, id: u64, by: &str, reason: Option<String>) -> Result<(), ApprovalError> {
-        if !self.lock().pending.contains_key(&id) {
-            return Err(ApprovalError::NotFound(id));
-        }
-        self.finish(
-            id,
-            Outcome::Denied {
-                by: by.to_string(),
+            let denied = Outcome::Denied {
+                by: decider.by.to_string(),
                 reason,
-            },
-        );
+            };
+            self.finish(&mut state, id, denied);
+            return Ok(());
+        }
+        if pending.allowed.iter().any(|c| c.by.eq_ignore_ascii_case(decider.by)) {
+            return Err(ApprovalError::AlreadyAllowed {
+                id,
+                by: decider.by.to_string(),
+            });
+        }
+        let next = approvers.get(pending.allowed.len());
+        if let (Some(speaking_for), Some(next)) = (speaking_for, next)
+            && !speaking_for.eq_ignore_ascii_case(next)
+        {
+            return Err(ApprovalError::NotYourTurn {
+                id,
+                waiting_for: next.clone(),
+            });
+        }
+        pending.allowed.push(Consent {
+            by: decider.by.to_string(),
+            reason,
+        });
+        if pending.allowed.len() >= pending.request.approvers.len() {
+            let by = pending.allowed.clone();
+            self.finish(&mut state, id, Outcome::Allowed { by });
+        } else {
+            let _ = self.events.send(HoldEvent::Pending(pending.view(id)));
+        }
         Ok(())
     }
 
-    /// Ends hold `id` with `outcome`, waking everyone waiting on it.
-    fn finish(&self, id: u64, outcome: Outcome) {
+    /// Denies every pending hold: clawgate is stopping.
+    pub fn deny_all(&self, reason: &str) {
         let mut state = self.lock();
+        let ids: Vec<u64> = state.pending.keys().copied().collect();
+        for id in ids {
+            let denied = Outcome::Denied {
+                by: "clawgate".to_string(),
+                reason: Some(reason.to_string()),
+            };
+            self.finish(&mut state, id, denied);
+        }
+    }
+
+    /// Ends the holds nobody waits on any more (after a grace for a retry to
+    /// join) and any past their deadline, every `every`, for as long as the
+    /// task runs.
+    pub async fn sweep_every(self: Arc<Self>, every: Duration) {
+        let mut ticks = tokio::time::interval(every);
+        loop {
+            ticks.tick().await;
+            self.sweep(Instant::now());
+        }
+    }
+
+    fn sweep(&self, now: Instant) {
+        let mut state = self.lock();
+        let done: Vec<(u64, Outcome)> = state
+            .pending
+            .iter()
+            .filter_map(|(id, p)| match p.abandoned {
+                Some(at) if now.duration_since(at) >= ABANDON_GRACE => Some((*id, Outcome::Abandoned)),
+                _ if p.waiters == 0 && now >= p.deadline => Some((*id, Outcome::TimedOut)),
+                _ => None,
+            })
+            .collect();
+        for (id, outcome) in done {
+            self.finish(&mut state, id, outcome);
+        }
+    }
+
+    /// Ends hold `id` with `outcome`, waking everyone waiting on it; whether
+    /// it was still pending.
+    fn finish(&self, state: &mut State, id: u64, outcome: Outcome) -> bool {
         let Some(pending) = state.pending.remove(&id) else {
-            return;
+            return false;
         };
         state.by_fingerprint.remove(&pending.request.fingerprint);
         if matches!(outcome, Outcome::Allowed { .. }) {
@@ -380,6 +323,7 @@ impl Approvals {
             outcome: outcome.clone(),
         });
         pending.outcome.send_replace(Some(outcome));
+        true
     }
 }
 

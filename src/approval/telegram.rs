@@ -14,15 +14,20 @@ use http::HeaderMap;
 use http::header::{CONTENT_TYPE, HeaderValue};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
 
-use super::{Approvals, HoldEvent, HoldView, Outcome};
+use super::{Approvals, Choice, Decider, HoldEvent, HoldView, Outcome};
 use crate::config::Human;
 use crate::secret::Secret;
 use crate::transport::Transport;
 
 /// How long one `getUpdates` waits for news, in seconds.
 const LONG_POLL: u64 = 25;
+/// The longest a Bot API call may take (a long poll included).
+const CALL_TIMEOUT: Duration = Duration::from_secs(LONG_POLL + 10);
+/// Telegram's limit on a message's text, less room for the outcome line.
+const MAX_TEXT: usize = 3800;
 /// The longest pause after a failed call to the Bot API.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
@@ -55,22 +60,31 @@ struct Approver {
     allowed_user_ids: Vec<i64>,
 }
 
-/// One bot: its token, where its API is, and the people it speaks for.
+/// One bot, and the hold events it has to show, from the moment it was made.
 pub struct Telegram {
-    token: Secret,
-    api_url: String,
-    approvers: Vec<Approver>,
-    transport: Arc<dyn Transport>,
-    approvals: Arc<Approvals>,
+    bot: Bot,
+    events: broadcast::Receiver<HoldEvent>,
 }
 
 impl std::fmt::Debug for Telegram {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Telegram")
-            .field("api_url", &self.api_url)
-            .field("approvers", &self.approvers)
+            .field("api_url", &self.bot.api_url)
+            .field("approvers", &self.bot.approvers)
             .finish_non_exhaustive()
     }
+}
+
+/// A bot: its token, where its API is, and the people it speaks for.
+struct Bot {
+    token: Secret,
+    api_url: String,
+    approvers: Vec<Approver>,
+    transport: Arc<dyn Transport>,
+    approvals: Arc<Approvals>,
+    /// Marks this run's buttons: hold ids start again at 1 in every run, so
+    /// a button left from an earlier run must not decide a new hold.
+    run: String,
 }
 
 /// A message posted for a hold: where it is, and whose turn it announced.
@@ -93,17 +107,21 @@ impl Telegram {
                 chat_id: telegram.chat_id.clone(),
                 allowed_user_ids: telegram.allowed_user_ids.clone(),
             };
-            let same = |bot: &&mut Telegram| {
-                bot.token.expose() == telegram.bot_token.expose() && bot.api_url == telegram.api_url
+            let same = |t: &&mut Telegram| {
+                t.bot.token.expose() == telegram.bot_token.expose() && t.bot.api_url == telegram.api_url
             };
             match bots.iter_mut().find(same) {
-                Some(bot) => bot.approvers.push(approver),
+                Some(t) => t.bot.approvers.push(approver),
                 None => bots.push(Telegram {
-                    token: telegram.bot_token.clone(),
-                    api_url: telegram.api_url.clone(),
-                    approvers: vec![approver],
-                    transport: Arc::clone(transport),
-                    approvals: Arc::clone(approvals),
+                    bot: Bot {
+                        token: telegram.bot_token.clone(),
+                        api_url: telegram.api_url.clone(),
+                        approvers: vec![approver],
+                        transport: Arc::clone(transport),
+                        approvals: Arc::clone(approvals),
+                        run: format!("{:08x}", rand::random::<u32>()),
+                    },
+                    events: approvals.subscribe(),
                 }),
             }
         }
@@ -112,14 +130,15 @@ impl Telegram {
 
     /// Posts holds and reads button presses until the task is dropped.
     pub async fn run(self) {
-        let bot = Arc::new(self);
-        let events = bot.approvals.subscribe();
-        tokio::join!(Arc::clone(&bot).post_holds(events), bot.read_presses());
+        let bot = Arc::new(self.bot);
+        tokio::join!(Arc::clone(&bot).post_holds(self.events), bot.read_presses());
     }
+}
 
+impl Bot {
     /// Posts each hold when it becomes one of this bot's people's turn, and
     /// edits the message when the turn passes or the hold ends.
-    async fn post_holds(self: Arc<Self>, mut events: tokio::sync::broadcast::Receiver<HoldEvent>) {
+    async fn post_holds(self: Arc<Self>, mut events: broadcast::Receiver<HoldEvent>) {
         let mut posted: HashMap<u64, Posted> = HashMap::new();
         loop {
             match events.recv().await {
@@ -135,7 +154,19 @@ impl Telegram {
                         missed,
                         "Telegram fell behind the holds; catching up from the pending list"
                     );
-                    for view in self.approvals.pending() {
+                    let pending = self.approvals.pending();
+                    let gone: Vec<u64> = posted
+                        .keys()
+                        .filter(|id| !pending.iter().any(|p| p.id == **id))
+                        .copied()
+                        .collect();
+                    for id in gone {
+                        if let Some(message) = posted.remove(&id) {
+                            let text = format!("{}\n\nNo longer waiting.", message.summary);
+                            self.log(self.edit(&message, &text).await);
+                        }
+                    }
+                    for view in pending {
                         self.pending(&view, &mut posted).await;
                     }
                 }
@@ -170,8 +201,8 @@ impl Telegram {
             "text": text,
             "reply_markup": {
                 "inline_keyboard": [[
-                    { "text": "✅ Approve", "callback_data": format!("allow:{}", view.id) },
-                    { "text": "❌ Deny", "callback_data": format!("deny:{}", view.id) },
+                    { "text": "✅ Approve", "callback_data": format!("allow:{}:{}", self.run, view.id) },
+                    { "text": "❌ Deny", "callback_data": format!("deny:{}:{}", self.run, view.id) },
                 ]]
             }
         });
@@ -201,9 +232,14 @@ impl Telegram {
         loop {
             let body = json!({ "offset": offset, "timeout": LONG_POLL, "allowed_updates": ["callback_query"] });
             let updates = match self.call("getUpdates", body).await {
-                Ok(updates) => {
+                Ok(Value::Array(updates)) => {
                     backoff = Duration::from_secs(1);
-                    serde_json::from_value::<Vec<Update>>(updates).unwrap_or_default()
+                    updates
+                }
+                Ok(other) => {
+                    tracing::warn!(answer = %other, "Telegram getUpdates answered something other than a list");
+                    tokio::time::sleep(backoff).await;
+                    continue;
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, retry_in_secs = backoff.as_secs(), "Telegram getUpdates failed");
@@ -213,9 +249,16 @@ impl Telegram {
                 }
             };
             for update in updates {
-                offset = offset.max(update.update_id + 1);
-                if let Some(press) = update.callback_query {
-                    self.press(press).await;
+                // Past every update, even one that does not parse, so none comes back.
+                if let Some(id) = update.get("update_id").and_then(Value::as_i64) {
+                    offset = offset.max(id + 1);
+                }
+                match serde_json::from_value::<Update>(update) {
+                    Ok(Update {
+                        callback_query: Some(press),
+                    }) => self.press(press).await,
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "ignored a Telegram update that does not parse"),
                 }
             }
         }
@@ -235,16 +278,28 @@ impl Telegram {
             }
             Some(approver) => {
                 let by = press.from.name();
-                let (verb, id) = press.data.as_deref().unwrap_or("").split_once(':').unwrap_or(("", ""));
-                match (verb, id.parse::<u64>()) {
-                    ("allow", Ok(id)) => match self.approvals.allow(id, &by, Some(&approver.human)) {
-                        Ok(()) => "Approved.".to_string(),
-                        Err(e) => e.to_string(),
-                    },
-                    ("deny", Ok(id)) => match self.approvals.deny(id, &by, Some("denied in Telegram".to_string())) {
-                        Ok(()) => "Denied.".to_string(),
-                        Err(e) => e.to_string(),
-                    },
+                let data: Vec<&str> = press.data.as_deref().unwrap_or("").split(':').collect();
+                let (choice, run, id) = match data.as_slice() {
+                    ["allow", run, id] => (Some(Choice::Allow), *run, id.parse::<u64>()),
+                    ["deny", run, id] => (Some(Choice::Deny), *run, id.parse::<u64>()),
+                    _ => (None, "", "".parse::<u64>()),
+                };
+                match (choice, id) {
+                    (Some(_), Ok(_)) if run != self.run => {
+                        "This button is from an earlier run of clawgate; its request is gone.".to_string()
+                    }
+                    (Some(choice), Ok(id)) => {
+                        let decider = Decider {
+                            by: &by,
+                            reason: Some("decided in Telegram"),
+                            approver: Some(&approver.human),
+                        };
+                        match self.approvals.decide(id, choice, decider) {
+                            Ok(()) if choice == Choice::Allow => "Approved.".to_string(),
+                            Ok(()) => "Denied.".to_string(),
+                            Err(e) => e.to_string(),
+                        }
+                    }
                     _ => "This button is not one of clawgate's.".to_string(),
                 }
             }
@@ -269,14 +324,15 @@ impl Telegram {
         let url = format!("{}/bot{}/{method}", self.api_url, self.token.expose());
         let mut headers = HeaderMap::new();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        let (_, answer) = self
-            .transport
-            .post(url, headers, Bytes::from(body.to_string()))
+        let unreachable = |reason: String| TelegramError::Unreachable {
+            method,
+            reason: reason.replace(self.token.expose(), "<bot token>"),
+        };
+        let call = self.transport.post(url, headers, Bytes::from(body.to_string()));
+        let (_, answer) = tokio::time::timeout(CALL_TIMEOUT, call)
             .await
-            .map_err(|reason| TelegramError::Unreachable {
-                method,
-                reason: reason.replace(self.token.expose(), "<bot token>"),
-            })?;
+            .map_err(|_| unreachable(format!("no answer in {} s", CALL_TIMEOUT.as_secs())))?
+            .map_err(unreachable)?;
         let answer: Value = serde_json::from_slice(&answer).unwrap_or(Value::Null);
         if answer.get("ok").and_then(Value::as_bool) == Some(true) {
             Ok(answer.get("result").cloned().unwrap_or(Value::Null))
@@ -306,27 +362,33 @@ fn hold_text(view: &HoldView) -> String {
     if !view.allowed_by.is_empty() {
         text.push_str(&format!("\n\nallowed so far by {}", view.allowed_by.join(", ")));
     }
+    if text.chars().count() > MAX_TEXT {
+        text = text.chars().take(MAX_TEXT).collect::<String>() + "…";
+    }
     text
 }
 
 /// The line added when a hold ends.
 fn settled_line(outcome: &Outcome) -> String {
     match outcome {
-        Outcome::Allowed { by } => format!("✅ Approved by {}", by.join(", then ")),
+        Outcome::Allowed { by } => {
+            let names: Vec<&str> = by.iter().map(|c| c.by.as_str()).collect();
+            format!("✅ Approved by {}", names.join(", then "))
+        }
         Outcome::Denied {
             by,
             reason: Some(reason),
         } => format!("❌ Denied by {by}: {reason}"),
         Outcome::Denied { by, reason: None } => format!("❌ Denied by {by}"),
         Outcome::TimedOut => "⌛ Nobody decided in time: denied".to_string(),
+        Outcome::Abandoned => "⌛ The agent stopped waiting".to_string(),
         Outcome::TooMany { .. } => "❌ Refused: too many requests waiting".to_string(),
     }
 }
 
-/// One entry of `getUpdates`.
+/// One entry of `getUpdates` (its `update_id` is read before parsing).
 #[derive(Debug, Deserialize)]
 struct Update {
-    update_id: i64,
     callback_query: Option<CallbackQuery>,
 }
 

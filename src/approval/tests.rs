@@ -1,8 +1,10 @@
 //! Holds: deciding, joining retries, grants, limits, timeouts.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::*;
+use crate::config::ApprovalSettings;
 
 fn request(fingerprint: &str, approvers: &[&str], timeout: Duration) -> HoldRequest {
     HoldRequest {
@@ -13,6 +15,14 @@ fn request(fingerprint: &str, approvers: &[&str], timeout: Duration) -> HoldRequ
         approvers: approvers.iter().map(|a| a.to_string()).collect(),
         timeout,
         facets: BTreeMap::from([("http.method".to_string(), "PUT".to_string())]),
+    }
+}
+
+fn decider<'a>(by: &'a str, approver: Option<&'a str>) -> Decider<'a> {
+    Decider {
+        by,
+        reason: None,
+        approver,
     }
 }
 
@@ -28,7 +38,7 @@ async fn first_pending(approvals: &Approvals) -> u64 {
 
 #[tokio::test]
 async fn each_approver_in_order_must_allow_and_a_retry_joins_the_hold() {
-    let approvals = Arc::new(Approvals::default());
+    let approvals = Arc::new(Approvals::new(ApprovalSettings::default()));
     let a = tokio::spawn({
         let approvals = Arc::clone(&approvals);
         async move {
@@ -49,7 +59,7 @@ async fn each_approver_in_order_must_allow_and_a_retry_joins_the_hold() {
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert_eq!(approvals.pending().len(), 1, "the retry joined the same hold");
     assert_eq!(
-        approvals.allow(id, "Bob B.", Some("bob")),
+        approvals.decide(id, Choice::Allow, decider("Bob B.", Some("bob"))),
         Err(ApprovalError::NotYourTurn {
             id,
             waiting_for: "alice".into()
@@ -57,20 +67,29 @@ async fn each_approver_in_order_must_allow_and_a_retry_joins_the_hold() {
         "a channel speaking for bob cannot allow before alice"
     );
     assert!(
-        matches!(approvals.allow(id, "bob", None), Err(ApprovalError::NotYourTurn { .. })),
+        matches!(
+            approvals.decide(id, Choice::Allow, decider("bob", None)),
+            Err(ApprovalError::NotYourTurn { .. })
+        ),
         "naming an approver counts as that approver"
     );
-    approvals.allow(id, "alice", Some("alice")).unwrap();
+    approvals
+        .decide(id, Choice::Allow, decider("alice", Some("alice")))
+        .unwrap();
     assert_eq!(
-        approvals.allow(id, "Alice", None),
+        approvals.decide(id, Choice::Allow, decider("Alice", None)),
         Err(ApprovalError::AlreadyAllowed { id, by: "Alice".into() }),
         "one person cannot count twice"
     );
     assert_eq!(approvals.pending()[0].waiting_for, ["bob"]);
     assert_eq!(approvals.pending()[0].allowed_by, ["alice"]);
-    approvals.allow(id, "bob", None).unwrap();
+    approvals.decide(id, Choice::Allow, decider("bob", None)).unwrap();
+    let consent = |by: &str| Consent {
+        by: by.into(),
+        reason: None,
+    };
     let allowed = Outcome::Allowed {
-        by: vec!["alice".into(), "bob".into()],
+        by: vec![consent("alice"), consent("bob")],
     };
     assert_eq!(
         a.await.unwrap(),
@@ -90,13 +109,23 @@ async fn each_approver_in_order_must_allow_and_a_retry_joins_the_hold() {
 
 #[tokio::test]
 async fn a_denial_names_who_and_a_timeout_denies() {
-    let approvals = Arc::new(Approvals::default());
+    let approvals = Arc::new(Approvals::new(ApprovalSettings::default()));
     let held = tokio::spawn({
         let approvals = Arc::clone(&approvals);
         async move { approvals.hold(request("x", &["alice"], Duration::from_secs(10))).await }
     });
     let id = first_pending(&approvals).await;
-    approvals.deny(id, "alice", Some("not today".into())).unwrap();
+    approvals
+        .decide(
+            id,
+            Choice::Deny,
+            Decider {
+                by: "alice",
+                reason: Some("not today"),
+                approver: None,
+            },
+        )
+        .unwrap();
     assert_eq!(
         held.await.unwrap().outcome,
         Outcome::Denied {
@@ -112,7 +141,10 @@ async fn a_denial_names_who_and_a_timeout_denies() {
         Outcome::TimedOut
     );
     assert!(approvals.pending().is_empty(), "a timed-out hold is gone");
-    assert_eq!(approvals.deny(99, "alice", None), Err(ApprovalError::NotFound(99)));
+    assert_eq!(
+        approvals.decide(99, Choice::Deny, decider("alice", None)),
+        Err(ApprovalError::NotFound(99))
+    );
 }
 
 #[tokio::test]
@@ -147,7 +179,7 @@ async fn an_agent_past_its_limit_is_refused() {
 
 #[tokio::test]
 async fn subscribers_see_holds_open_progress_and_settle() {
-    let approvals = Arc::new(Approvals::default());
+    let approvals = Arc::new(Approvals::new(ApprovalSettings::default()));
     let mut events = approvals.subscribe();
     let held = tokio::spawn({
         let approvals = Arc::clone(&approvals);
@@ -163,15 +195,87 @@ async fn subscribers_see_holds_open_progress_and_settle() {
     assert_eq!(opened.waiting_for, ["alice", "bob"]);
     assert_eq!(opened.facets["http.method"], "PUT");
     assert_eq!(opened.expires - opened.since, 10);
-    approvals.allow(opened.id, "alice", None).unwrap();
+    approvals
+        .decide(opened.id, Choice::Allow, decider("alice", None))
+        .unwrap();
     let HoldEvent::Pending(progressed) = events.recv().await.unwrap() else {
         panic!("an allow that does not release it shows progress")
     };
     assert_eq!(progressed.waiting_for, ["bob"]);
-    approvals.deny(opened.id, "bob", None).unwrap();
+    approvals.decide(opened.id, Choice::Deny, decider("bob", None)).unwrap();
     let HoldEvent::Settled { id, outcome } = events.recv().await.unwrap() else {
         panic!("then it settles")
     };
     assert_eq!((id, outcome.word()), (opened.id, "denied"));
     assert_eq!(held.await.unwrap().outcome.word(), "denied");
+}
+
+#[tokio::test]
+async fn a_hold_nobody_waits_on_is_dropped_after_a_grace_unless_a_retry_joins() {
+    let approvals = Arc::new(Approvals::new(ApprovalSettings::default()));
+    let mut events = approvals.subscribe();
+    let gone = tokio::spawn({
+        let approvals = Arc::clone(&approvals);
+        async move { approvals.hold(request("r", &["alice"], Duration::from_secs(600))).await }
+    });
+    let id = first_pending(&approvals).await;
+    gone.abort();
+    let _ = gone.await;
+    // Within the grace, a retry joins the same hold and keeps it.
+    approvals.sweep(Instant::now() + ABANDON_GRACE / 2);
+    assert_eq!(approvals.count(), 1);
+    let retry = tokio::spawn({
+        let approvals = Arc::clone(&approvals);
+        async move { approvals.hold(request("r", &["alice"], Duration::from_secs(600))).await }
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    approvals.sweep(Instant::now() + ABANDON_GRACE * 2);
+    assert_eq!(approvals.pending()[0].id, id, "a joined hold is not abandoned");
+    retry.abort();
+    let _ = retry.await;
+    // With nobody back in time, it ends, and says so.
+    approvals.sweep(Instant::now() + ABANDON_GRACE * 2);
+    assert_eq!(approvals.count(), 0);
+    let settled = loop {
+        if let HoldEvent::Settled { id, outcome } = events.recv().await.unwrap() {
+            break (id, outcome);
+        }
+    };
+    assert_eq!(settled, (id, Outcome::Abandoned));
+}
+
+#[tokio::test]
+async fn stopping_denies_every_pending_hold() {
+    let approvals = Arc::new(Approvals::new(ApprovalSettings::default()));
+    let held = tokio::spawn({
+        let approvals = Arc::clone(&approvals);
+        async move { approvals.hold(request("s", &["alice"], Duration::from_secs(600))).await }
+    });
+    first_pending(&approvals).await;
+    approvals.deny_all("clawgate is stopping");
+    assert_eq!(
+        held.await.unwrap().outcome,
+        Outcome::Denied {
+            by: "clawgate".into(),
+            reason: Some("clawgate is stopping".into())
+        }
+    );
+}
+
+#[tokio::test]
+async fn a_channel_may_only_deny_holds_that_ask_its_approver() {
+    let approvals = Arc::new(Approvals::new(ApprovalSettings::default()));
+    tokio::spawn({
+        let approvals = Arc::clone(&approvals);
+        async move { approvals.hold(request("t", &["alice"], Duration::from_secs(600))).await }
+    });
+    let id = first_pending(&approvals).await;
+    assert_eq!(
+        approvals.decide(id, Choice::Deny, decider("@mallory", Some("bob"))),
+        Err(ApprovalError::NotAsked {
+            id,
+            approver: "bob".into()
+        })
+    );
+    assert_eq!(approvals.count(), 1);
 }

@@ -85,11 +85,6 @@ impl AuditLog {
         })
     }
 
-    /// The file being written.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// Queues one line (without its newline).
     pub fn write(&self, line: &[u8]) {
         let mut pending = self.shared.lock();
@@ -182,6 +177,14 @@ impl Writer {
                 }
                 if lines.peek().is_some() {
                     let rotated = self.rotate();
+                    if rotated.is_err() {
+                        // Write on rather than retry at once: reopen the file
+                        // (it may have been moved away) and count afresh.
+                        if let Ok(file) = open_append(&self.path) {
+                            self.file = file;
+                        }
+                        self.written = 0;
+                    }
                     self.report(rotated);
                 }
             }
@@ -257,6 +260,25 @@ mod tests {
             last.windows(2).all(|w| w[1] == w[0] + 1),
             "in order, none lost within kept files"
         );
+    }
+
+    #[test]
+    fn a_failed_rotation_writes_on_instead_of_spinning() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let log = AuditLog::open(&path, 10, 2).unwrap();
+        // Moved away, as an outside logrotate might: renaming it fails.
+        std::fs::remove_file(&path).unwrap();
+        for n in 0..3 {
+            log.write(format!("{{\"n\":{n}}}").as_bytes());
+        }
+        log.close();
+        let text = [path.clone(), PathBuf::from(format!("{}.1", path.display()))]
+            .iter()
+            .map(|p| std::fs::read_to_string(p).unwrap_or_default())
+            .collect::<String>();
+        // The first line went into the removed file; the rest are on disk.
+        assert!(text.contains(r#"{"n":1}"#) && text.contains(r#"{"n":2}"#), "{text}");
     }
 
     #[test]

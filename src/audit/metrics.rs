@@ -187,6 +187,7 @@ mod tests {
             approvers: vec!["alice".into()],
             allowed_by: vec!["alice".into()],
             denied_by: None,
+            reasons: vec![],
             outcome: "allowed",
             waited_ms: 2500,
         });

@@ -7,7 +7,7 @@ mod record;
 
 pub use log::{AuditLog, AuditLogError};
 pub use metrics::{Kind, Metrics};
-pub use record::{Approval, Record, Verdict};
+pub use record::{Approval, Record, Verdict, millis};
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -30,8 +30,8 @@ pub struct Audit {
 pub struct Filter {
     /// Only this agent's.
     pub agent: Option<String>,
-    /// Only records with this decision (`allow`, `approved`, `deny`, `tunnel`).
-    pub decision: Option<String>,
+    /// Only records with this decision.
+    pub decision: Option<Verdict>,
     /// Only requests for this account (its id or its name).
     pub account: Option<String>,
 }
@@ -40,10 +40,7 @@ impl Filter {
     /// Whether `record` passes.
     pub fn accepts(&self, record: &Record) -> bool {
         let agent = self.agent.as_deref().is_none_or(|a| record.agent.as_deref() == Some(a));
-        let decision = self
-            .decision
-            .as_deref()
-            .is_none_or(|d| record.decision.map(Verdict::as_str) == Some(d));
+        let decision = self.decision.is_none_or(|d| record.decision == Some(d));
         let account = self.account.as_deref().is_none_or(|a| {
             record.account() == Some(a) || record.facets.get("aws.account_name").map(String::as_str) == Some(a)
         });
@@ -145,7 +142,7 @@ mod tests {
         assert_eq!(all[0].decision, Some(Verdict::Deny));
         let denied_a = Filter {
             agent: Some("a".into()),
-            decision: Some("deny".into()),
+            decision: Some(Verdict::Deny),
             account: None,
         };
         assert_eq!(audit.recent(&denied_a, 10).len(), 1);

@@ -2,7 +2,7 @@
 //! it went.
 
 use std::collections::BTreeMap;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -22,6 +22,9 @@ pub enum Verdict {
     Tunnel,
 }
 
+/// Every verdict, for parsing.
+const VERDICTS: [Verdict; 4] = [Verdict::Allow, Verdict::Approved, Verdict::Deny, Verdict::Tunnel];
+
 impl Verdict {
     /// Its name in records and filters.
     pub fn as_str(self) -> &'static str {
@@ -31,6 +34,14 @@ impl Verdict {
             Verdict::Deny => "deny",
             Verdict::Tunnel => "tunnel",
         }
+    }
+
+    /// The verdict named `name`, or what the names are.
+    pub fn parse(name: &str) -> Result<Verdict, String> {
+        VERDICTS.into_iter().find(|v| v.as_str() == name).ok_or_else(|| {
+            let names: Vec<&str> = VERDICTS.iter().map(|v| v.as_str()).collect();
+            format!("`{name}` is not a decision; write one of {}", names.join(", "))
+        })
     }
 }
 
@@ -46,6 +57,8 @@ pub struct Approval {
     pub allowed_by: Vec<String>,
     /// Who denied it.
     pub denied_by: Option<String>,
+    /// What the people deciding said, as `name: reason`.
+    pub reasons: Vec<String>,
     /// `allowed`, `denied`, `timed out` or `too many`.
     pub outcome: &'static str,
     /// How long it waited for people, in milliseconds.
@@ -54,7 +67,7 @@ pub struct Approval {
 
 /// One request's audit record. Never holds a body or a secret: the facets
 /// leave out headers and body parameters.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Record {
     /// When the request arrived (RFC 3339, UTC).
     pub time: String,
@@ -126,6 +139,11 @@ impl Record {
     pub fn account(&self) -> Option<&str> {
         self.facets.get("aws.account").map(String::as_str)
     }
+}
+
+/// A duration in whole milliseconds, as records give them.
+pub fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// `at` as RFC 3339 in UTC, to the millisecond (`2026-11-23T08:01:02.345Z`).

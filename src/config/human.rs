@@ -22,7 +22,7 @@ pub struct Human {
 }
 
 /// A Telegram chat that receives holds with Approve/Deny buttons.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Telegram {
     /// The bot's token.
     pub bot_token: Secret,
@@ -63,11 +63,20 @@ pub(super) fn read_all(blocks: &Blocks<'_>, env: &dyn Environment, errors: &mut 
             let bot_token = t.secret("bot_token", env, errors);
             let chat_id = t.parsed("chat_id", errors, |c| Ok(c.to_string()));
             let api_url = t
-                .parsed("api_url", errors, |u| match u.parse::<http::Uri>() {
-                    Ok(uri) if matches!(uri.scheme_str(), Some("http" | "https")) && uri.host().is_some() => {
-                        Ok(u.trim_end_matches('/').to_string())
+                .parsed("api_url", errors, |u| {
+                    let uri = u.parse::<http::Uri>().ok();
+                    let host = uri.as_ref().and_then(|u| u.host()).map(|h| h.trim_matches(['[', ']']));
+                    let loopback = host.is_some_and(|h| {
+                        h == "localhost" || h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+                    });
+                    match uri.as_ref().and_then(|u| u.scheme_str()) {
+                        Some("https") if host.is_some() => Ok(u.trim_end_matches('/').to_string()),
+                        Some("http") if loopback => Ok(u.trim_end_matches('/').to_string()),
+                        Some("http") => Err(format!(
+                            "`{u}` would send the bot token unencrypted; use https (plain http only to this machine)"
+                        )),
+                        _ => Err(format!("`{u}` is not an https URL; write e.g. \"{TELEGRAM_API}\"")),
                     }
-                    _ => Err(format!("`{u}` is not an http(s) URL; write e.g. \"{TELEGRAM_API}\"")),
                 })
                 .unwrap_or_else(|| TELEGRAM_API.to_string());
             let ids = t.get("allowed_user_ids").map(|a| match &a.value {

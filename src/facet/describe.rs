@@ -1,8 +1,6 @@
 //! Facts for a request described in words (method, URL, headers, agent), as
 //! rule tests and `clawgate policy explain` give them.
 
-use std::collections::BTreeMap;
-
 use super::{AgentFacts, AwsFacts, Facts, HttpFacts, lookup};
 use crate::config::{AgentName, TestRequest};
 
@@ -28,46 +26,6 @@ impl Facts {
             http: HttpFacts::from_parts(&built.into_parts().0, &host),
             aws: None,
         })
-    }
-}
-
-/// Query parameters that carry signature material; never recorded.
-const SIGNATURE_QUERY: [&str; 4] = [
-    "X-Amz-Signature",
-    "X-Amz-Credential",
-    "X-Amz-Security-Token",
-    "Signature",
-];
-
-impl Facts {
-    /// The facts worth recording and showing to people, flat
-    /// (`aws.action` → `PutObject`): no headers, no body parameters, no
-    /// signature query parameters.
-    pub fn flat(&self) -> BTreeMap<String, String> {
-        let mut flat = BTreeMap::from([
-            ("agent.name".to_string(), self.agent.name.to_string()),
-            ("http.method".to_string(), self.http.method.clone()),
-            ("http.host".to_string(), self.http.host.clone()),
-            ("http.path".to_string(), self.http.path.clone()),
-        ]);
-        let query: Vec<String> = self
-            .http
-            .query
-            .iter()
-            .filter(|(k, _)| !SIGNATURE_QUERY.contains(&k.as_str()))
-            .flat_map(|(k, values)| {
-                values
-                    .iter()
-                    .map(move |v| if v.is_empty() { k.clone() } else { format!("{k}={v}") })
-            })
-            .collect();
-        if !query.is_empty() {
-            flat.insert("http.query".to_string(), query.join("&"));
-        }
-        if let Some(aws) = &self.aws {
-            flat.extend(aws.strings.iter().map(|(k, v)| (format!("aws.{k}"), v.clone())));
-        }
-        flat
     }
 }
 

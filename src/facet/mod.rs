@@ -3,6 +3,7 @@
 
 pub mod aws;
 mod describe;
+mod flat;
 mod http;
 mod schema;
 

@@ -14,7 +14,7 @@ use http_body::{Body as HttpBody, Frame, SizeHint};
 use pin_project_lite::pin_project;
 
 use super::body::{Body, BodyError};
-use crate::audit::{Audit, Record};
+use crate::audit::{Audit, Record, Verdict};
 
 /// How much of an error response is kept to find its AWS error code.
 const ERROR_PREFIX: usize = 4096;
@@ -59,63 +59,129 @@ impl<B: HttpBody<Data = Bytes>> HttpBody for Counted<B> {
     }
 }
 
-/// A request's record on its way to the audit log, finished when the
-/// response has been sent.
-pub struct Pending {
+/// A request's record while it is decided and forwarded. If the request is
+/// dropped before its response is made (the agent went away mid-hold, say),
+/// the record is written as such; otherwise the response body carries it.
+pub struct Trail {
     /// The record so far.
     pub record: Record,
-    /// When the request arrived.
-    pub started: Instant,
-    /// Body bytes read from the agent so far.
-    pub bytes_in: Arc<AtomicU64>,
-    /// Whether an error response is in an AWS shape (so has an error code).
-    pub aws: bool,
-    /// Where it goes.
-    pub audit: Arc<Audit>,
+    started: Instant,
+    bytes_in: Arc<AtomicU64>,
+    aws: bool,
+    audit: Arc<Audit>,
+    written: bool,
 }
+
+impl Trail {
+    /// The record of a request that has just arrived; `aws` says whether
+    /// its error responses carry AWS error codes.
+    pub fn begin(record: Record, aws: bool, audit: Arc<Audit>) -> Trail {
+        Trail {
+            record,
+            started: Instant::now(),
+            bytes_in: Arc::default(),
+            aws,
+            audit,
+            written: false,
+        }
+    }
+
+    /// When the request arrived.
+    pub fn started(&self) -> Instant {
+        self.started
+    }
+
+    /// `request`, with its body counted for the record.
+    pub fn counted(&self, request: http::Request<hyper::body::Incoming>) -> http::Request<Body> {
+        let count = Arc::clone(&self.bytes_in);
+        request.map(|incoming| super::body::boxed(Counted::new(incoming, count)))
+    }
+
+    /// `response`, tagged with the request's id, its body carrying the record.
+    pub fn respond(self, mut response: http::Response<Body>) -> http::Response<Body> {
+        if let Ok(id) = http::HeaderValue::from_str(&self.record.id) {
+            response.headers_mut().insert("x-clawgate-request-id", id);
+        }
+        let (parts, body) = response.into_parts();
+        let error = self.aws && (parts.status.is_client_error() || parts.status.is_server_error());
+        let mut trail = self;
+        trail.record.status = parts.status.as_u16();
+        let audited = Audited {
+            inner: body,
+            trail,
+            headers: if error { parts.headers.clone() } else { HeaderMap::new() },
+            error_prefix: error.then(BytesMut::new),
+            bytes_out: 0,
+        };
+        http::Response::from_parts(parts, http_body_util::BodyExt::boxed_unsync(audited))
+    }
+
+    /// Drops the record unwritten: an intercepting CONNECT has none of its
+    /// own (each request in the tunnel has one).
+    pub fn discard(mut self) {
+        self.written = true;
+    }
+
+    /// Writes the record, once.
+    fn write(&mut self, bytes_out: u64, aws_error: Option<String>) {
+        if std::mem::replace(&mut self.written, true) {
+            return;
+        }
+        let mut record = std::mem::take(&mut self.record);
+        record.bytes_in = self.bytes_in.load(Ordering::Relaxed);
+        record.bytes_out = bytes_out;
+        record.duration_ms = crate::audit::millis(self.started.elapsed());
+        record.aws_error = record.aws_error.or(aws_error);
+        self.audit.record(record);
+    }
+}
+
+impl Drop for Trail {
+    fn drop(&mut self) {
+        if !self.written {
+            let record = &mut self.record;
+            record.error = Some(AGENT_LEFT.to_string());
+            record.status = CLIENT_CLOSED;
+            if record.decision.is_none() {
+                record.decision = Some(Verdict::Deny);
+                record.reason = Some("the agent went away before it was decided".to_string());
+            }
+            self.write(0, None);
+        }
+    }
+}
+
+/// What a record says of a request whose agent left before the end.
+const AGENT_LEFT: &str = "the agent went away before the response was complete";
+/// The status recorded for it (nginx's "client closed request").
+const CLIENT_CLOSED: u16 = 499;
 
 /// The response body the agent receives; counts what it sends, and writes
 /// the record when done (or when the agent goes away first).
 pub struct Audited {
     inner: Body,
-    pending: Option<Pending>,
+    trail: Trail,
     headers: HeaderMap,
     error_prefix: Option<BytesMut>,
     bytes_out: u64,
 }
 
 impl Audited {
-    /// Wraps a response's body: `status` and `headers` are the response's.
-    pub fn new(inner: Body, status: http::StatusCode, headers: &HeaderMap, mut pending: Pending) -> Audited {
-        pending.record.status = status.as_u16();
-        let error = pending.aws && (status.is_client_error() || status.is_server_error());
-        Audited {
-            inner,
-            pending: Some(pending),
-            headers: if error { headers.clone() } else { HeaderMap::new() },
-            error_prefix: error.then(BytesMut::new),
-            bytes_out: 0,
-        }
-    }
-
     /// Hands the record to the audit log, once.
     fn finish(&mut self) {
-        let Some(mut pending) = self.pending.take() else {
-            return;
-        };
-        let record = &mut pending.record;
-        record.bytes_in = pending.bytes_in.load(Ordering::Relaxed);
-        record.bytes_out = self.bytes_out;
-        record.duration_ms = u64::try_from(pending.started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        if let Some(prefix) = &self.error_prefix {
-            record.aws_error = crate::aws::error_code(&self.headers, prefix);
-        }
-        pending.audit.record(pending.record);
+        let aws_error = self
+            .error_prefix
+            .as_ref()
+            .and_then(|prefix| crate::aws::error_code(&self.headers, prefix));
+        self.trail.write(self.bytes_out, aws_error);
     }
 }
 
 impl Drop for Audited {
     fn drop(&mut self) {
+        if !self.trail.written && !self.inner.is_end_stream() {
+            self.trail.record.error = Some(AGENT_LEFT.to_string());
+        }
         self.finish();
     }
 }
@@ -139,8 +205,8 @@ impl HttpBody for Audited {
             }
             Poll::Ready(None) => this.finish(),
             Poll::Ready(Some(Err(e))) => {
-                if let Some(pending) = this.pending.as_mut() {
-                    pending.record.error = Some(format!("the response broke off: {e}"));
+                if !this.trail.written {
+                    this.trail.record.error = Some(format!("the response broke off: {e}"));
                 }
                 this.finish();
             }

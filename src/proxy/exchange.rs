@@ -17,7 +17,7 @@ use super::body::{self, Body};
 use super::listener::Client;
 use super::{ProxyError, Target};
 use crate::approval::{HoldRequest, Outcome, Settled};
-use crate::audit::{Approval, Record, Verdict};
+use crate::audit::{Approval, Record, Verdict, millis};
 use crate::aws::base::{self, Base};
 use crate::aws::chunks::Resigned;
 use crate::aws::sigv4::{Placement, Signer};
@@ -31,6 +31,23 @@ use crate::policy::{Decision, Denial, Hold};
 /// The largest body clawgate hashes to re-sign a request that does not carry
 /// its own payload hash (every AWS API but S3); larger ones are refused.
 const MAX_SIGNED_BODY: usize = 16 << 20;
+
+/// Headers that differ between attempts at the same request, left out when
+/// deciding whether a retry is the same request as a held one.
+const VOLATILE_HEADERS: [&str; 12] = [
+    "authorization",
+    "x-amz-date",
+    "date",
+    "x-amz-security-token",
+    "amz-sdk-request",
+    "amz-sdk-invocation-id",
+    "x-amzn-trace-id",
+    "connection",
+    "keep-alive",
+    "proxy-authorization",
+    "te",
+    "expect",
+];
 
 /// The streaming payloads clawgate re-signs (unsigned chunks pass through).
 const KNOWN_STREAMING: [&str; 3] = [
@@ -143,7 +160,10 @@ pub(super) async fn exchange(
                         reason,
                     }));
                 }
-                Outcome::TimedOut => return Err(ProxyError::Denied(Denial::TimedOut { rule: hold.rule })),
+                // Abandoned only once no request waits, so never seen here.
+                Outcome::TimedOut | Outcome::Abandoned => {
+                    return Err(ProxyError::Denied(Denial::TimedOut { rule: hold.rule }));
+                }
                 Outcome::TooMany { limit } => {
                     return Err(ProxyError::Denied(Denial::Invalid(format!(
                         "agent {agent} already has {limit} requests waiting for approval (rule '{}'); \
@@ -173,24 +193,35 @@ pub(super) async fn exchange(
         .upstream
         .send(scheme, &target, Request::from_parts(parts, body))
         .await?;
-    record.upstream_ms = Some(u64::try_from(sent.elapsed().as_millis()).unwrap_or(u64::MAX));
+    record.upstream_ms = Some(millis(sent.elapsed()));
     Ok(response.map(|b| body::boxed(Guarded::new(b, guard))))
 }
 
 /// How a hold went, for the audit record.
 fn approval_record(approvers: &[String], settled: &Settled, waiting: Instant) -> Approval {
-    let (allowed_by, denied_by) = match &settled.outcome {
-        Outcome::Allowed { by } => (by.clone(), None),
-        Outcome::Denied { by, .. } => (Vec::new(), Some(by.clone())),
-        Outcome::TimedOut | Outcome::TooMany { .. } => (Vec::new(), None),
+    let (allowed, denied_by, denial_reason) = match &settled.outcome {
+        Outcome::Allowed { by } => (by.as_slice(), None, None),
+        Outcome::Denied { by, reason } => (&[][..], Some(by.clone()), reason.clone()),
+        Outcome::TimedOut | Outcome::Abandoned | Outcome::TooMany { .. } => (&[][..], None, None),
     };
+    let reasons = allowed
+        .iter()
+        .filter_map(|c| Some(format!("{}: {}", c.by, c.reason.as_ref()?)))
+        .chain(
+            denied_by
+                .iter()
+                .zip(&denial_reason)
+                .map(|(by, why)| format!("{by}: {why}")),
+        )
+        .collect();
     Approval {
         hold: settled.hold,
         approvers: approvers.to_vec(),
-        allowed_by,
+        allowed_by: allowed.iter().map(|c| c.by.clone()).collect(),
         denied_by,
+        reasons,
         outcome: settled.outcome.word(),
-        waited_ms: u64::try_from(waiting.elapsed().as_millis()).unwrap_or(u64::MAX),
+        waited_ms: millis(waiting.elapsed()),
     }
 }
 
@@ -218,14 +249,25 @@ fn hold_request(config: &Config, hold: &Hold, facts: &Facts, parts: &Parts, body
         None => format!("{} https://{}{}", facts.http.method, facts.http.host, facts.http.path),
     };
     let summary = format!("{what}, by agent {agent} — rule '{}'", hold.rule);
+    // Everything that says what the request does: its rule, line, headers
+    // (an ACL or a copy source may be all that differs) and body; not what
+    // changes from one attempt to the next (signature, clock, attempt count).
     let mut hash = Sha256::new();
-    for part in [
+    let headers = facts
+        .http
+        .headers
+        .iter()
+        .filter(|(name, _)| !VOLATILE_HEADERS.contains(&name.as_str()))
+        .flat_map(|(name, values)| values.iter().flat_map(move |v| [name.as_str(), v.as_str()]));
+    let line = [
+        hold.rule.as_str(),
         agent.as_str(),
         parts.method.as_str(),
         facts.http.host.as_str(),
         parts.uri.path(),
         parts.uri.query().unwrap_or(""),
-    ] {
+    ];
+    for part in line.into_iter().chain(headers) {
         hash.update(part.as_bytes());
         hash.update([0]);
     }

@@ -2,16 +2,12 @@
 //! forward an absolute-form `http://` request.
 
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
-use std::time::Instant;
 
-use http::header::HeaderValue;
 use http::uri::Scheme;
 use http::{Method, Request, Response, StatusCode};
-use http_body_util::BodyExt;
 use hyper::body::Incoming;
 
-use super::audited::{Audited, Counted, Pending};
+use super::audited::Trail;
 use super::body::{self, Body};
 use super::exchange::exchange;
 use super::listener::Client;
@@ -29,7 +25,7 @@ pub(super) async fn handle(client: Arc<Client>, request: Request<Incoming>) -> R
         Some(host) => host.to_string(),
         None => request.uri().authority().map(|a| a.to_string()).unwrap_or_default(),
     };
-    let mut asked = Asked::new(&request, request.uri().to_string(), &host, format);
+    let mut asked = Asked::new(&request, request.uri().to_string(), &host, format, &client);
     let method = asked.method.clone();
     let agent = client
         .proxy
@@ -38,17 +34,17 @@ pub(super) async fn handle(client: Arc<Client>, request: Request<Incoming>) -> R
         .agents
         .authenticate(request.headers(), client.peer.ip());
     if let Ok(agent) = &agent {
-        asked.record.agent = Some(agent.to_string());
+        asked.trail.record.agent = Some(agent.to_string());
     }
     let outcome = match agent {
-        Ok(agent) if method == Method::CONNECT => connect(&client, agent, request, &mut asked.record).await,
+        Ok(agent) if method == Method::CONNECT => connect(&client, agent, request, &mut asked.trail.record).await,
         Ok(agent) => {
-            let request = asked.counted(request);
-            plain(&client, agent, request, &mut asked.record).await
+            let request = asked.trail.counted(request);
+            plain(&client, agent, request, &mut asked.trail.record).await
         }
         Err(e) => Err(e),
     };
-    finish(outcome, asked, &client)
+    finish(outcome, asked)
 }
 
 /// What was asked: for the log line, the error's shape, and the audit record.
@@ -56,29 +52,20 @@ pub(super) struct Asked {
     method: Method,
     uri: String,
     format: ErrorFormat,
-    started: Instant,
     /// The request's audit record, filled in as it is decided and forwarded.
-    pub(super) record: Record,
-    bytes_in: Arc<AtomicU64>,
+    pub(super) trail: Trail,
 }
 
 impl Asked {
     /// Notes `request` for `host`, shown as `uri`, whose errors take `format`.
-    pub(super) fn new<B>(request: &Request<B>, uri: String, host: &str, format: ErrorFormat) -> Asked {
+    pub(super) fn new<B>(request: &Request<B>, uri: String, host: &str, format: ErrorFormat, client: &Client) -> Asked {
+        let record = Record::begin(request.method().as_str(), host, request.uri().path());
         Asked {
             method: request.method().clone(),
-            record: Record::begin(request.method().as_str(), host, request.uri().path()),
             uri,
             format,
-            started: Instant::now(),
-            bytes_in: Arc::default(),
+            trail: Trail::begin(record, format != ErrorFormat::Text, Arc::clone(client.proxy.audit())),
         }
-    }
-
-    /// `request`, with its body counted for the record.
-    pub(super) fn counted(&self, request: Request<Incoming>) -> Request<Body> {
-        let count = Arc::clone(&self.bytes_in);
-        request.map(|incoming| body::boxed(Counted::new(incoming, count)))
     }
 }
 
@@ -86,17 +73,16 @@ impl Asked {
 /// took; its body carries the audit record to the log when done. A CONNECT
 /// that opens an intercepted tunnel has no record of its own: each request
 /// in the tunnel has one.
-pub(super) fn finish(outcome: Result<Response<Body>, ProxyError>, asked: Asked, client: &Client) -> Response<Body> {
+pub(super) fn finish(outcome: Result<Response<Body>, ProxyError>, asked: Asked) -> Response<Body> {
     let Asked {
         method,
         uri,
         format,
-        started,
-        mut record,
-        bytes_in,
+        mut trail,
     } = asked;
-    let millis = started.elapsed().as_millis();
-    let mut response = match outcome {
+    let millis = trail.started().elapsed().as_millis();
+    let record = &mut trail.record;
+    let response = match outcome {
         Ok(response) => {
             tracing::info!(%method, uri, status = response.status().as_u16(), millis, "request");
             response
@@ -124,21 +110,10 @@ pub(super) fn finish(outcome: Result<Response<Body>, ProxyError>, asked: Asked, 
     };
     let intercepted = method == Method::CONNECT && response.status().is_success() && record.decision.is_none();
     if intercepted {
+        trail.discard();
         return response;
     }
-    if let Ok(id) = HeaderValue::from_str(&record.id) {
-        response.headers_mut().insert("x-clawgate-request-id", id);
-    }
-    let (parts, body) = response.into_parts();
-    let pending = Pending {
-        record,
-        started,
-        bytes_in,
-        aws: format != ErrorFormat::Text,
-        audit: std::sync::Arc::clone(&client.proxy.audit),
-    };
-    let body = Audited::new(body, parts.status, &parts.headers, pending).boxed_unsync();
-    Response::from_parts(parts, body)
+    trail.respond(response)
 }
 
 /// CONNECT: intercept the hosts an endpoint claims; tunnel or deny the rest.
@@ -164,9 +139,9 @@ async fn connect(
             });
         }
         (false, UnknownHost::Tunnel) => {
+            record.decision = Some(Verdict::Tunnel);
             let upstream = proxy.dialer.dial(target.host(), target.port()).await?;
             tracing::debug!(%agent, %target, "tunnelling without interception");
-            record.decision = Some(Verdict::Tunnel);
             proxy.tasks.spawn(async move {
                 match hyper::upgrade::on(request).await {
                     Ok(upgraded) => tunnel::relay(client, upgraded, upstream).await,

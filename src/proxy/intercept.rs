@@ -97,18 +97,18 @@ impl Session {
         let path = request.uri().path_and_query().map_or("/", |p| p.as_str());
         let uri = format!("https://{}{path}", self.target.authority(443));
         let format = ErrorFormat::for_request(self.target.host(), request.headers());
-        let mut asked = Asked::new(&request, uri, self.target.host(), format);
-        asked.record.agent = Some(self.agent.to_string());
-        let request = asked.counted(request);
+        let mut asked = Asked::new(&request, uri, self.target.host(), format, &self.client);
+        asked.trail.record.agent = Some(self.agent.to_string());
+        let request = asked.trail.counted(request);
         let outcome = exchange(
             &self.client,
             &self.agent,
             Scheme::HTTPS,
             &self.target,
             request,
-            &mut asked.record,
+            &mut asked.trail.record,
         )
         .await;
-        front::finish(outcome, asked, &self.client)
+        front::finish(outcome, asked)
     }
 }

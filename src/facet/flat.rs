@@ -1,0 +1,78 @@
+//! The facts worth keeping: flat, for audit records and for the people
+//! deciding on a hold.
+
+use std::collections::BTreeMap;
+
+use super::Facts;
+
+/// Query parameters that carry signature material or secrets; never
+/// recorded, whatever their case.
+const SECRET_QUERY: [&str; 8] = [
+    "x-amz-signature",
+    "x-amz-credential",
+    "x-amz-security-token",
+    "signature",
+    "awsaccesskeyid",
+    "password",
+    "newpassword",
+    "oldpassword",
+];
+
+impl Facts {
+    /// The facts worth recording and showing to people, flat
+    /// (`aws.action` → `PutObject`): no headers, no body parameters; the
+    /// query only off AWS (where the `aws` facts say what it does), and
+    /// without signature or password parameters.
+    pub fn flat(&self) -> BTreeMap<String, String> {
+        let mut flat = BTreeMap::from([
+            ("agent.name".to_string(), self.agent.name.to_string()),
+            ("http.method".to_string(), self.http.method.clone()),
+            ("http.host".to_string(), self.http.host.clone()),
+            ("http.path".to_string(), self.http.path.clone()),
+        ]);
+        let query: Vec<String> = self
+            .http
+            .query
+            .iter()
+            .filter(|_| self.aws.is_none())
+            .filter(|(k, _)| !SECRET_QUERY.contains(&k.to_ascii_lowercase().as_str()))
+            .flat_map(|(k, values)| {
+                values
+                    .iter()
+                    .map(move |v| if v.is_empty() { k.clone() } else { format!("{k}={v}") })
+            })
+            .collect();
+        if !query.is_empty() {
+            flat.insert("http.query".to_string(), query.join("&"));
+        }
+        if let Some(aws) = &self.aws {
+            flat.extend(aws.strings.iter().map(|(k, v)| (format!("aws.{k}"), v.clone())));
+        }
+        flat
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{AgentName, TestRequest};
+
+    #[test]
+    fn flat_facts_leave_out_headers_and_secret_query_parameters() {
+        let request = TestRequest {
+            method: "GET".into(),
+            url: "https://api.example.com/v1/x?q=1&X-Amz-Signature=abc&password=hunter2&flag".into(),
+            headers: vec![("authorization".into(), "Bearer secret".into())],
+            body: String::new(),
+        };
+        let facts = Facts::describe(&request, AgentName::parse("ci-bot").unwrap()).unwrap();
+        let flat = facts.flat();
+        assert_eq!(flat["http.query"], "flag&q=1");
+        assert_eq!(flat["agent.name"], "ci-bot");
+        assert!(
+            flat.values().all(|v| !v.contains("secret") && !v.contains("hunter2")),
+            "{flat:?}"
+        );
+        assert!(!flat.keys().any(|k| k.starts_with("http.headers")));
+    }
+}
