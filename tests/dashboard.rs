@@ -19,6 +19,10 @@ use support::agent;
 use support::gateway::Gateway;
 use support::origin::Origin;
 
+/// The base key the operator enters in the form.
+const KEY_ID: &str = "AKIADASHBOARDTEST000";
+const KEY_SECRET: &str = "dashboard-form-secret-do-not-log";
+
 /// Where the browser is, as Debian installs it.
 const CHROMIUM: &str = "/usr/bin/chromium";
 
@@ -37,11 +41,17 @@ async fn an_operator_allows_a_held_request_from_the_dashboard() {
 
     // A POST waits for alice, long enough for a browser to get there.
     let origin = Origin::start().await;
-    let rules = origin.rules_holding_posts("", r#"human "alice" { timeout = "60s" }"#, "human.alice");
+    // And a credential whose base key is entered at run time, from the form.
+    let extra = r#"human "alice" { timeout = "60s" }
+credential "aws_account" "base" {}"#;
+    let rules = origin.rules_holding_posts("", extra, "human.alice");
     let gateway = tokio::task::spawn_blocking(move || Gateway::start(&rules))
         .await
         .unwrap();
     let client = agent::client(&gateway.proxy_url(), &gateway.ca_pem(), true);
+    // One request decided already, so the feed has a row to show.
+    let read = client.get("https://upstream.test/echo/earlier").send().await.unwrap();
+    assert_eq!(read.status(), 200);
     let held = tokio::spawn(async move {
         client
             .post("https://upstream.test/echo")
@@ -58,6 +68,8 @@ async fn an_operator_allows_a_held_request_from_the_dashboard() {
         .env("DASHBOARD_TOKEN", &gateway.admin_token)
         .env("DASHBOARD_SCREENSHOT", &screenshot)
         .env("DASHBOARD_EXPECT", "POST https://upstream.test/echo")
+        .env("DASHBOARD_KEY_ID", KEY_ID)
+        .env("DASHBOARD_KEY_SECRET", KEY_SECRET)
         .kill_on_drop(true)
         .output();
     let output = tokio::time::timeout(Duration::from_secs(120), run)
@@ -81,4 +93,25 @@ async fn an_operator_allows_a_held_request_from_the_dashboard() {
     assert_eq!(response.text().await.unwrap(), "from the dashboard");
     let size = std::fs::metadata(&screenshot).map(|m| m.len()).unwrap_or(0);
     assert!(size > 0, "no screenshot at {}", screenshot.display());
+
+    // The key entered in the form is in force, and went nowhere else.
+    let credentials: serde_json::Value = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap()
+        .get(format!("http://{}/api/credentials", gateway.admin))
+        .bearer_auth(&gateway.admin_token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(credentials, serde_json::json!([{ "name": "base", "set": true }]));
+    let log = gateway.log();
+    assert!(log.contains("base key set through the admin API"), "{log}");
+    assert!(
+        !log.contains(KEY_SECRET),
+        "the secret entered in the form reached the log"
+    );
 }

@@ -1,13 +1,15 @@
 // Drives the admin dashboard in Debian's Chromium as an operator would: signs
 // in (after a wrong token is turned away), enters a name, finds the held
-// request, takes a screenshot, allows it, and sees it settle into the
-// decisions feed. Run by tests/dashboard.rs; exits non-zero with a message on
-// the first thing that is not as it should be.
+// request, takes a screenshot, allows it, sees it settle into the decisions
+// feed, and sets a base key through the form. Run by tests/dashboard.rs;
+// exits non-zero with a message on the first thing that is not as it should be.
 //
 //   DASHBOARD_URL         the page, e.g. http://127.0.0.1:8081/
 //   DASHBOARD_TOKEN       the admin token
 //   DASHBOARD_SCREENSHOT  where to write the full-page PNG (with the hold listed)
 //   DASHBOARD_EXPECT      text the hold's summary must contain (default "POST")
+//   DASHBOARD_KEY_ID, DASHBOARD_KEY_SECRET
+//                         a base key to enter for the credential `base`
 
 import { chromium } from "playwright-core";
 
@@ -15,6 +17,8 @@ const url = need("DASHBOARD_URL");
 const token = need("DASHBOARD_TOKEN");
 const screenshot = need("DASHBOARD_SCREENSHOT");
 const expected = process.env.DASHBOARD_EXPECT || "POST";
+const keyId = need("DASHBOARD_KEY_ID");
+const keySecret = need("DASHBOARD_KEY_SECRET");
 const TIMEOUT = 15_000;
 
 function need(name) {
@@ -114,8 +118,23 @@ try {
   const after = await page.title();
   if (after !== "clawgate") throw new Error(`the title should drop the count: ${JSON.stringify(after)}`);
 
+  // A base key entered in the form is set, and the fields are cleared.
+  const form = page.locator("#creds-form");
+  await step("the base-key form offers the credential", () =>
+    form.locator("#cred-name option", { hasText: "base — no key yet" }).waitFor({ state: "attached" }));
+  await form.locator('input[name="access_key_id"]').fill(keyId);
+  await form.locator('input[name="secret_access_key"]').fill(keySecret);
+  await form.locator('button[type="submit"]').click();
+  await step("the key is reported set", () =>
+    page.locator("#creds-result").filter({ hasText: "The base key for base is set." }).waitFor());
+  if ((await form.locator('input[name="secret_access_key"]').inputValue()) !== "") {
+    throw new Error("the secret stayed in the form after it was set");
+  }
+  await step("the credential now says it has a key", () =>
+    form.locator("#cred-name option", { hasText: "base — key set" }).waitFor({ state: "attached" }));
+
   if (problems.length) throw new Error(problems.join("\n"));
-  console.log("dashboard: signed in, saw the hold, allowed it, saw it approved");
+  console.log("dashboard: signed in, saw the hold, allowed it, saw it approved, set a base key");
   await browser.close();
 } catch (error) {
   const failure = screenshot.replace(/\.png$/, "") + "-failure.png";
