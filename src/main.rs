@@ -6,8 +6,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use clawgate::approval::Choice;
 use clawgate::approval::cli::{self, AdminClient};
+use clawgate::approval::{Choice, HoldId};
 use clawgate::config::{self, AgentName, ProcessEnvironment, TestRequest};
 use clawgate::logging::{self, LogFormat};
 use clawgate::policy::tooling;
@@ -142,7 +142,7 @@ enum ApprovalsCommand {
 #[derive(Args)]
 struct DecideArgs {
     /// The hold's id, from `approvals list`.
-    id: u64,
+    id: HoldId,
     /// Who decides (recorded in the audit log; a denial names them to the agent).
     #[arg(long = "as", env = "USER", default_value = "cli")]
     by: String,

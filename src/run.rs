@@ -113,6 +113,9 @@ pub async fn run(options: Options, stop: impl Future<Output = ()>) -> Result<(),
             token.reveal()
         );
     }
+    // Telegram bots follow holds from before the first request can arrive.
+    let transport: Arc<dyn crate::transport::Transport> = Arc::new(proxy.upstream().clone());
+    let bots = Telegram::bots(&config.humans, &transport, proxy.approvals());
     print_setup(proxy_addr, admin_addr, &ca, agents_configured);
     tracing::info!(%proxy_addr, %admin_addr, "clawgate is running");
 
@@ -124,11 +127,7 @@ pub async fn run(options: Options, stop: impl Future<Output = ()>) -> Result<(),
     });
     let admin = tokio::spawn(crate::admin::serve(admin_listener, admin, admin_shutdown.clone()));
     let serving = tokio::spawn(Arc::clone(&proxy).serve(proxy_listener));
-    let transport: Arc<dyn crate::transport::Transport> = Arc::new(proxy.upstream().clone());
-    let mut helpers: Vec<_> = Telegram::bots(&config.humans, &transport, proxy.approvals())
-        .into_iter()
-        .map(|bot| tokio::spawn(bot.run()))
-        .collect();
+    let mut helpers: Vec<_> = bots.into_iter().map(|bot| tokio::spawn(bot.run())).collect();
     helpers.push(tokio::spawn(Arc::clone(proxy.approvals()).sweep_every(SWEEP_EVERY)));
     let reloading = tokio::spawn(reload_on_change(options, Arc::clone(&proxy)));
     stop.await;

@@ -84,8 +84,8 @@ async fn the_command_line_lists_allows_and_denies_holds() {
         cli(&all)
     };
 
-    let (ok, out, _) = approvals(&["list"]);
-    assert!(ok);
+    let (ok, out, err) = approvals(&["list"]);
+    assert!(ok, "{err}");
     assert_eq!(out, "no requests are waiting for approval\n");
     let first = tokio::spawn({
         let client = client.clone();

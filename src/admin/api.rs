@@ -7,7 +7,7 @@ use serde::Deserialize;
 use zeroize::Zeroizing;
 
 use super::{Admin, AdminBody, json, reply};
-use crate::approval::{ApprovalError, Choice, Decider};
+use crate::approval::{ApprovalError, Choice, Decider, HoldId};
 use crate::audit::{Filter, Verdict};
 use crate::config::{AwsKey, KeySource};
 use crate::secret::Secret;
@@ -18,7 +18,12 @@ const MAX_BODY: usize = 64 * 1024;
 const DEFAULT_LIMIT: usize = 100;
 
 /// `POST /api/holds/ID/allow|deny` with `{"by": "alice", "reason": "…"}`.
-pub(super) async fn decide(admin: &Admin, id: u64, choice: Choice, request: Request<Incoming>) -> Response<AdminBody> {
+pub(super) async fn decide(
+    admin: &Admin,
+    id: HoldId,
+    choice: Choice,
+    request: Request<Incoming>,
+) -> Response<AdminBody> {
     #[derive(Deserialize)]
     struct Body {
         by: Option<String>,

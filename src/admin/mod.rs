@@ -23,7 +23,7 @@ use subtle::ConstantTimeEq;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::approval::Choice;
+use crate::approval::{Choice, HoldId};
 use crate::aws::base::RuntimeKeys;
 use crate::config::TokenHash;
 use crate::proxy::Proxy;
@@ -128,12 +128,12 @@ async fn route(admin: &Admin, request: Request<Incoming>, shutdown: Cancellation
     let parts: Vec<&str> = api_path.split('/').collect();
     match (request.method().clone(), parts.as_slice()) {
         (Method::GET, ["holds"]) => json(&admin.proxy.approvals().pending()),
-        (Method::POST, ["holds", id, verb @ ("allow" | "deny")]) => match id.parse::<u64>() {
+        (Method::POST, ["holds", id, verb @ ("allow" | "deny")]) => match id.parse::<HoldId>() {
             Ok(id) => {
                 let choice = if *verb == "allow" { Choice::Allow } else { Choice::Deny };
                 api::decide(admin, id, choice, request).await
             }
-            Err(_) => reply(StatusCode::NOT_FOUND, &format!("`{id}` is not a hold id")),
+            Err(problem) => reply(StatusCode::NOT_FOUND, &problem),
         },
         (Method::GET, ["decisions"]) => api::decisions(admin, request.uri().query()),
         (Method::GET, ["events"]) => events::stream(admin, shutdown),

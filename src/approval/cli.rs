@@ -11,7 +11,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
-use super::{Choice, HoldView};
+use super::{Choice, HoldId, HoldView};
 use crate::secret::Secret;
 
 /// Why an admin API call from the command line failed.
@@ -74,7 +74,7 @@ impl AdminClient {
     }
 
     /// Allows or denies hold `id` as `by`.
-    pub async fn decide(&self, id: u64, choice: Choice, by: &str, reason: Option<&str>) -> Result<(), CliError> {
+    pub async fn decide(&self, id: HoldId, choice: Choice, by: &str, reason: Option<&str>) -> Result<(), CliError> {
         let body = serde_json::json!({ "by": by, "reason": reason });
         self.call(
             Method::POST,
@@ -126,7 +126,7 @@ pub enum Command {
     /// Allow or deny one.
     Decide {
         /// The hold.
-        id: u64,
+        id: HoldId,
         /// Allow or deny.
         choice: Choice,
         /// Who decides.
@@ -207,7 +207,10 @@ mod tests {
             expires: now + 595,
             facets: Default::default(),
         };
-        let text = table(&[hold(7, "PutObject s3 b/k"), hold(12, "DeleteItem dynamodb")]);
+        let text = table(&[
+            hold(HoldId(7), "PutObject s3 b/k"),
+            hold(HoldId(12), "DeleteItem dynamodb"),
+        ]);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 3);
         assert!(lines[0].starts_with("ID  WAITED  LEFT"), "{text}");

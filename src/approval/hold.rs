@@ -3,7 +3,29 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::str::FromStr;
 use std::time::Duration;
+
+/// A hold's number, unique within one run of clawgate (from 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct HoldId(pub u64);
+
+impl fmt::Display for HoldId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl FromStr for HoldId {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<HoldId, String> {
+        text.parse()
+            .map(HoldId)
+            .map_err(|_| format!("`{text}` is not a hold id; `clawgate approvals list` shows them"))
+    }
+}
 
 /// What a request is held for: enough to join retries and to show a person.
 #[derive(Debug, Clone)]
@@ -77,7 +99,7 @@ impl Outcome {
 pub struct Settled {
     /// The hold it waited on; `None` when it did not wait (an earlier
     /// approval admitted it, or the agent had too many pending).
-    pub hold: Option<u64>,
+    pub hold: Option<HoldId>,
     /// How it ended.
     pub outcome: Outcome,
 }
@@ -90,7 +112,7 @@ pub enum HoldEvent {
     /// A hold ended.
     Settled {
         /// The hold.
-        id: u64,
+        id: HoldId,
         /// How.
         outcome: Outcome,
     },
@@ -100,7 +122,7 @@ pub enum HoldEvent {
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct HoldView {
     /// Its id.
-    pub id: u64,
+    pub id: HoldId,
     /// The agent.
     pub agent: String,
     /// The rule.
@@ -157,12 +179,12 @@ pub struct Decider<'a> {
 pub enum ApprovalError {
     /// No such pending hold.
     #[error("no pending hold {0}; it may have been decided or timed out")]
-    NotFound(u64),
+    NotFound(HoldId),
     /// This person has already allowed the hold.
     #[error("{by} has already allowed hold {id}; it needs the next approver")]
     AlreadyAllowed {
         /// The hold.
-        id: u64,
+        id: HoldId,
         /// Who.
         by: String,
     },
@@ -170,7 +192,7 @@ pub enum ApprovalError {
     #[error("hold {id} waits for {waiting_for} first")]
     NotYourTurn {
         /// The hold.
-        id: u64,
+        id: HoldId,
         /// Who it waits for.
         waiting_for: String,
     },
@@ -178,7 +200,7 @@ pub enum ApprovalError {
     #[error("hold {id} does not ask {approver}")]
     NotAsked {
         /// The hold.
-        id: u64,
+        id: HoldId,
         /// The approver.
         approver: String,
     },

@@ -10,7 +10,7 @@ pub mod cli;
 mod hold;
 mod telegram;
 
-pub use hold::{ApprovalError, Choice, Consent, Decider, HoldEvent, HoldRequest, HoldView, Outcome, Settled};
+pub use hold::{ApprovalError, Choice, Consent, Decider, HoldEvent, HoldId, HoldRequest, HoldView, Outcome, Settled};
 pub use telegram::{Telegram, TelegramError};
 
 use std::collections::HashMap;
@@ -40,7 +40,7 @@ struct Pending {
 }
 
 impl Pending {
-    fn view(&self, id: u64) -> HoldView {
+    fn view(&self, id: HoldId) -> HoldView {
         let epoch = |t: SystemTime| t.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs());
         let approvers = &self.request.approvers;
         HoldView {
@@ -60,8 +60,8 @@ impl Pending {
 
 #[derive(Default)]
 struct State {
-    pending: HashMap<u64, Pending>,
-    by_fingerprint: HashMap<String, u64>,
+    pending: HashMap<HoldId, Pending>,
+    by_fingerprint: HashMap<String, HoldId>,
     grants: HashMap<String, Instant>,
 }
 
@@ -77,7 +77,7 @@ pub struct Approvals {
 /// the hold learns it has one waiter fewer.
 struct Waiting<'a> {
     approvals: &'a Approvals,
-    id: u64,
+    id: HoldId,
 }
 
 impl Drop for Waiting<'_> {
@@ -153,10 +153,10 @@ impl Approvals {
                             outcome: Outcome::TooMany { limit },
                         };
                     }
-                    let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
+                    let id = HoldId(self.next_id.fetch_add(1, Ordering::Relaxed) + 1);
                     let (sender, receiver) = watch::channel(None);
                     tracing::info!(
-                        hold = id,
+                        hold = %id,
                         agent = request.agent,
                         rule = request.rule,
                         summary = request.summary,
@@ -213,7 +213,7 @@ impl Approvals {
     /// allowed it; one person cannot count twice, and a decider speaking for
     /// (or named as) another approver must wait for that approver's turn.
     /// A deny ends the hold at once, from anyone the hold asks.
-    pub fn decide(&self, id: u64, choice: Choice, decider: Decider<'_>) -> Result<(), ApprovalError> {
+    pub fn decide(&self, id: HoldId, choice: Choice, decider: Decider<'_>) -> Result<(), ApprovalError> {
         let mut state = self.lock();
         let pending = state.pending.get_mut(&id).ok_or(ApprovalError::NotFound(id))?;
         let approvers = &pending.request.approvers;
@@ -267,7 +267,7 @@ impl Approvals {
     /// Denies every pending hold: clawgate is stopping.
     pub fn deny_all(&self, reason: &str) {
         let mut state = self.lock();
-        let ids: Vec<u64> = state.pending.keys().copied().collect();
+        let ids: Vec<HoldId> = state.pending.keys().copied().collect();
         for id in ids {
             let denied = Outcome::Denied {
                 by: "clawgate".to_string(),
@@ -290,7 +290,7 @@ impl Approvals {
 
     fn sweep(&self, now: Instant) {
         let mut state = self.lock();
-        let done: Vec<(u64, Outcome)> = state
+        let done: Vec<(HoldId, Outcome)> = state
             .pending
             .iter()
             .filter_map(|(id, p)| match p.abandoned {
@@ -306,7 +306,7 @@ impl Approvals {
 
     /// Ends hold `id` with `outcome`, waking everyone waiting on it; whether
     /// it was still pending.
-    fn finish(&self, state: &mut State, id: u64, outcome: Outcome) -> bool {
+    fn finish(&self, state: &mut State, id: HoldId, outcome: Outcome) -> bool {
         let Some(pending) = state.pending.remove(&id) else {
             return false;
         };
@@ -317,7 +317,7 @@ impl Approvals {
                 Instant::now() + self.settings.grant_window,
             );
         }
-        tracing::info!(hold = id, outcome = ?outcome, "hold decided");
+        tracing::info!(hold = %id, outcome = ?outcome, "hold decided");
         let _ = self.events.send(HoldEvent::Settled {
             id,
             outcome: outcome.clone(),

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
 
-use super::{Approvals, Choice, Decider, HoldEvent, HoldView, Outcome};
+use super::{Approvals, Choice, Decider, HoldEvent, HoldId, HoldView, Outcome};
 use crate::config::Human;
 use crate::secret::Secret;
 use crate::transport::Transport;
@@ -139,7 +139,7 @@ impl Bot {
     /// Posts each hold when it becomes one of this bot's people's turn, and
     /// edits the message when the turn passes or the hold ends.
     async fn post_holds(self: Arc<Self>, mut events: broadcast::Receiver<HoldEvent>) {
-        let mut posted: HashMap<u64, Posted> = HashMap::new();
+        let mut posted: HashMap<HoldId, Posted> = HashMap::new();
         loop {
             match events.recv().await {
                 Ok(HoldEvent::Pending(view)) => self.pending(&view, &mut posted).await,
@@ -155,7 +155,7 @@ impl Bot {
                         "Telegram fell behind the holds; catching up from the pending list"
                     );
                     let pending = self.approvals.pending();
-                    let gone: Vec<u64> = posted
+                    let gone: Vec<HoldId> = posted
                         .keys()
                         .filter(|id| !pending.iter().any(|p| p.id == **id))
                         .copied()
@@ -176,7 +176,7 @@ impl Bot {
     }
 
     /// A hold is new or has progressed.
-    async fn pending(&self, view: &HoldView, posted: &mut HashMap<u64, Posted>) {
+    async fn pending(&self, view: &HoldView, posted: &mut HashMap<HoldId, Posted>) {
         let next = view.waiting_for.first();
         if let Some(message) = posted.get(&view.id) {
             if Some(&message.human) == next {
@@ -219,9 +219,9 @@ impl Bot {
                         },
                     );
                 }
-                None => tracing::warn!(hold = view.id, "Telegram's sendMessage answer had no message_id"),
+                None => tracing::warn!(hold = %view.id, "Telegram's sendMessage answer had no message_id"),
             },
-            Err(e) => tracing::warn!(hold = view.id, error = %e, "cannot post the hold to Telegram"),
+            Err(e) => tracing::warn!(hold = %view.id, error = %e, "cannot post the hold to Telegram"),
         }
     }
 
@@ -280,9 +280,9 @@ impl Bot {
                 let by = press.from.name();
                 let data: Vec<&str> = press.data.as_deref().unwrap_or("").split(':').collect();
                 let (choice, run, id) = match data.as_slice() {
-                    ["allow", run, id] => (Some(Choice::Allow), *run, id.parse::<u64>()),
-                    ["deny", run, id] => (Some(Choice::Deny), *run, id.parse::<u64>()),
-                    _ => (None, "", "".parse::<u64>()),
+                    ["allow", run, id] => (Some(Choice::Allow), *run, id.parse::<HoldId>()),
+                    ["deny", run, id] => (Some(Choice::Deny), *run, id.parse::<HoldId>()),
+                    _ => (None, "", "".parse::<HoldId>()),
                 };
                 match (choice, id) {
                     (Some(_), Ok(_)) if run != self.run => {

@@ -26,7 +26,7 @@ fn decider<'a>(by: &'a str, approver: Option<&'a str>) -> Decider<'a> {
     }
 }
 
-async fn first_pending(approvals: &Approvals) -> u64 {
+async fn first_pending(approvals: &Approvals) -> HoldId {
     for _ in 0..100 {
         if let Some(view) = approvals.pending().first() {
             return view.id;
@@ -142,8 +142,8 @@ async fn a_denial_names_who_and_a_timeout_denies() {
     );
     assert!(approvals.pending().is_empty(), "a timed-out hold is gone");
     assert_eq!(
-        approvals.decide(99, Choice::Deny, decider("alice", None)),
-        Err(ApprovalError::NotFound(99))
+        approvals.decide(HoldId(99), Choice::Deny, decider("alice", None)),
+        Err(ApprovalError::NotFound(HoldId(99)))
     );
 }
 

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
+
+use crate::approval::HoldId;
 use time::OffsetDateTime;
 
 /// What was decided about a request.
@@ -50,7 +52,7 @@ impl Verdict {
 pub struct Approval {
     /// The hold it waited on, if it waited (an earlier approval admits
     /// identical requests without one).
-    pub hold: Option<u64>,
+    pub hold: Option<HoldId>,
     /// Who was asked, in order.
     pub approvers: Vec<String>,
     /// Who allowed it.
