@@ -144,11 +144,16 @@ pub(super) fn read_all(blocks: &Blocks<'_>, errors: &mut Vec<ConfigError>) -> Ve
 pub struct Token(zeroize::Zeroizing<String>);
 
 impl Token {
-    /// 256 random bits, base64url without padding (safe in a proxy URL).
+    /// `cg_` and 256 random bits, base64url without padding: safe in a proxy
+    /// URL, recognisable to secret scanners, and never starting with `-`
+    /// (which a command line would take for an option).
     pub fn generate() -> Token {
         use base64::Engine;
         let mut bytes: zeroize::Zeroizing<[u8; 32]> = zeroize::Zeroizing::new(rand::random());
-        let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes.as_ref());
+        let token = format!(
+            "cg_{}",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes.as_ref())
+        );
         zeroize::Zeroize::zeroize(&mut *bytes);
         Token(zeroize::Zeroizing::new(token))
     }
