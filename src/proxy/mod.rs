@@ -113,8 +113,16 @@ impl Proxy {
     pub fn reload(&self, policy: Policy) {
         let new = &policy.config().gateway;
         let old = &self.gateway;
-        if new.listen != old.listen || new.admin != old.admin || new.upstream_ca != old.upstream_ca {
-            tracing::warn!("the gateway block changed; restart clawgate to apply addresses and upstream trust");
+        let restart = new.listen != old.listen
+            || new.admin != old.admin
+            || new.upstream_ca != old.upstream_ca
+            || new.audit != old.audit
+            || new.approvals != old.approvals;
+        if restart {
+            tracing::warn!(
+                "the gateway block changed; restart clawgate to apply addresses, upstream trust, \
+                 the audit log and approval limits"
+            );
         }
         self.current.store(Arc::new(Current::new(policy)));
     }
