@@ -3,6 +3,7 @@
 //! decide, and for AWS re-sign with the target account's credentials, then
 //! forward.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
@@ -142,7 +143,7 @@ pub(super) async fn exchange(
                     prefix.complete.then(|| Sha256::digest(&prefix.bytes).to_vec())
                 }
             };
-            let request = hold_request(config, &hold, &facts, &parts, digest);
+            let request = hold_request(config, &hold, &facts, &parts, digest, record.facets.clone());
             let waiting = Instant::now();
             let settled = proxy.approvals().hold(request).await;
             record.approval = Some(approval_record(&hold.approvers, &settled, waiting));
@@ -225,9 +226,16 @@ fn approval_record(approvers: &[String], settled: &Settled, waiting: Instant) ->
     }
 }
 
-/// What a held request shows the people deciding, and the fingerprint that
-/// makes an identical retry join the same hold.
-fn hold_request(config: &Config, hold: &Hold, facts: &Facts, parts: &Parts, body: Option<Vec<u8>>) -> HoldRequest {
+/// What a held request shows the people deciding (its `facets`, flat), and
+/// the fingerprint that makes an identical retry join the same hold.
+fn hold_request(
+    config: &Config,
+    hold: &Hold,
+    facts: &Facts,
+    parts: &Parts,
+    body: Option<Vec<u8>>,
+    facets: BTreeMap<String, String>,
+) -> HoldRequest {
     let agent = facts.agent.name.to_string();
     let what = match &facts.aws {
         Some(aws) => {
@@ -288,7 +296,7 @@ fn hold_request(config: &Config, hold: &Hold, facts: &Facts, parts: &Parts, body
         summary,
         approvers: hold.approvers.clone(),
         timeout,
-        facets: facts.flat(),
+        facets,
     }
 }
 
