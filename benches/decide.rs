@@ -6,8 +6,9 @@
 use std::collections::HashMap;
 use std::fmt::Write;
 
-use clawgate::config::{AgentName, EndpointId};
+use clawgate::config::EndpointId;
 use clawgate::facet::{AgentFacts, AwsFacts, Facts, HttpFacts};
+use clawgate::ids::AgentName;
 use clawgate::policy::Policy;
 use criterion::{Criterion, criterion_group, criterion_main};
 

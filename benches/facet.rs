@@ -3,9 +3,9 @@
 #![expect(clippy::expect_used, reason = "a benchmark stops at the first set-up failure")]
 #![expect(missing_docs, reason = "criterion's macros generate undocumented functions")]
 
-use clawgate::aws::AccountId;
 use clawgate::config::AwsApi;
 use clawgate::facet::aws::{AwsRequest, extract};
+use clawgate::ids::AccountId;
 use criterion::{Criterion, criterion_group, criterion_main};
 use http::HeaderMap;
 

@@ -6,9 +6,10 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
+use clawgate::approval::Choice;
 use clawgate::approval::cli::{self, AdminClient};
-use clawgate::approval::{Choice, HoldId};
-use clawgate::config::{self, AgentName, ProcessEnvironment, TestRequest};
+use clawgate::config::{self, ProcessEnvironment, TestRequest};
+use clawgate::ids::{AgentName, HoldId};
 use clawgate::logging::{self, LogFormat};
 use clawgate::policy::tooling;
 use clawgate::run::{self, Options};

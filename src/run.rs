@@ -11,13 +11,17 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::admin::Admin;
-use crate::approval::Telegram;
-use crate::audit::{Audit, AuditLog, AuditLogError};
+use crate::approval::{Approvals, Telegram};
+use crate::audit::{Audit, AuditLog, AuditLogError, Kind};
 use crate::aws::base::RuntimeKeys;
-use crate::config::{Config, ConfigErrors, KeySource};
+use crate::aws::resign::Resigner;
+use crate::aws::sessions::Sessions;
+use crate::config::{Config, ConfigErrors, Gateway, KeySource};
+use crate::gate::{self, Gate};
+use crate::net::{Dialer, Transport, Upstream};
 use crate::policy::Policy;
 use crate::proxy::Proxy;
-use crate::tls::{CertificateAuthority, LeafCerts, TlsError};
+use crate::tls::{self as tls_setup, CertificateAuthority, LeafCerts, TlsError};
 
 /// Leaf certificates kept in memory.
 const LEAF_CACHE: NonZeroUsize = match NonZeroUsize::new(10_000) {
@@ -103,10 +107,31 @@ pub async fn run(options: Options, stop: impl Future<Output = ()>) -> Result<(),
     let audit = &config.gateway.audit;
     let audit_path = audit.path.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_AUDIT_LOG));
     let audit_log = AuditLog::open(&audit_path, audit.rotate_bytes, audit.keep)?;
-    tracing::info!(path = %audit_path.display(), "audit records go to {}", audit_path.display());
+    tracing::info!("audit records go to {}", audit_path.display());
     let audit = Arc::new(Audit::new(Some(audit_log)));
+
+    // Every shared piece, built once and handed to the rooms that need it.
+    let gateway = &config.gateway;
+    let dialer = Dialer::new(gateway.resolve.clone(), gateway.limits.connect_timeout);
+    let client_tls = tls_setup::client_config(gateway.upstream_roots, gateway.upstream_ca.as_deref())?;
+    let upstream = Upstream::new(dialer.clone(), client_tls);
+    let transport: Arc<dyn Transport> = Arc::new(upstream.clone());
+    let sessions = Arc::new(Sessions::new(Arc::clone(&transport)));
     let runtime_keys = RuntimeKeys::default();
-    let proxy = Arc::new(Proxy::new(policy, leaves, runtime_keys.clone(), Arc::clone(&audit))?);
+    let approvals = Arc::new(Approvals::new(gateway.approvals));
+    observe(&audit, &leaves, &sessions, &approvals);
+    let gate = Arc::new(Gate::new(
+        policy,
+        gate::Parts {
+            unknown_host: gateway.unknown_host,
+            dialer,
+            upstream,
+            resigner: Resigner::new(sessions, runtime_keys.clone()),
+            approvals: Arc::clone(&approvals),
+            audit: Arc::clone(&audit),
+        },
+    ));
+    let proxy = Arc::new(Proxy::new(Arc::clone(&gate), leaves, gateway.limits.clone())?);
     if let Some(token) = new_token {
         println!(
             "admin API token (shown only now; clawgate keeps only its hash): {}",
@@ -114,8 +139,7 @@ pub async fn run(options: Options, stop: impl Future<Output = ()>) -> Result<(),
         );
     }
     // Telegram bots follow holds from before the first request can arrive.
-    let transport: Arc<dyn crate::transport::Transport> = Arc::new(proxy.upstream().clone());
-    let bots = Telegram::bots(&config.humans, &transport, proxy.approvals());
+    let bots = Telegram::bots(&config.humans, &transport, &approvals);
     print_setup(proxy_addr, admin_addr, &ca, agents_configured);
     tracing::info!(%proxy_addr, %admin_addr, "clawgate is running");
 
@@ -123,19 +147,21 @@ pub async fn run(options: Options, stop: impl Future<Output = ()>) -> Result<(),
     let admin = Arc::new(Admin {
         token: admin_token,
         runtime_keys,
-        proxy: Arc::clone(&proxy),
+        approvals: Arc::clone(&approvals),
+        audit: Arc::clone(&audit),
+        gate: Arc::clone(&gate),
     });
     let admin = tokio::spawn(crate::admin::serve(admin_listener, admin, admin_shutdown.clone()));
     let serving = tokio::spawn(Arc::clone(&proxy).serve(proxy_listener));
     let mut helpers: Vec<_> = bots.into_iter().map(|bot| tokio::spawn(bot.run())).collect();
-    helpers.push(tokio::spawn(Arc::clone(proxy.approvals()).sweep_every(SWEEP_EVERY)));
-    let reloading = tokio::spawn(reload_on_change(options, Arc::clone(&proxy)));
+    helpers.push(tokio::spawn(Arc::clone(&approvals).sweep_every(SWEEP_EVERY)));
+    let reloading = tokio::spawn(reload_on_change(options, Arc::clone(&config), Arc::clone(&gate)));
     stop.await;
     reloading.abort();
     tracing::info!("shutting down: no new connections; finishing requests in flight");
     proxy.shutdown();
     // Nobody will decide on them now: deny rather than keep agents waiting.
-    proxy.approvals().deny_all("clawgate is shutting down");
+    approvals.deny_all("clawgate is shutting down");
     if !proxy.drained(grace).await {
         tracing::warn!(
             grace_secs = grace.as_secs(),
@@ -183,7 +209,9 @@ fn log_notices(policy: &Policy) {
 
 /// Reloads the rules on SIGHUP and whenever a file in the rule directory
 /// changes. A directory that fails to load leaves the rules in force.
-async fn reload_on_change(options: Options, proxy: Arc<Proxy>) {
+/// `started` is the configuration clawgate started with: gateway settings
+/// need a restart to change.
+async fn reload_on_change(options: Options, started: Arc<Config>, gate: Arc<Gate>) {
     let (tx, mut changed) = tokio::sync::mpsc::unbounded_channel();
     let on_hangup = tx.clone();
     let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
@@ -226,15 +254,64 @@ async fn reload_on_change(options: Options, proxy: Arc<Proxy>) {
         match load(&options) {
             Ok(policy) => {
                 log_notices(&policy);
-                if telegram_chats(&proxy.config()) != telegram_chats(policy.config()) {
+                if telegram_chats(&gate.config()) != telegram_chats(policy.config()) {
                     tracing::warn!("the telegram settings changed; restart clawgate to apply them");
                 }
+                warn_of_restart(&started.gateway, &policy.config().gateway);
                 tracing::info!(rules = policy.config().rules.len(), "rules reloaded");
-                proxy.reload(policy);
+                gate.reload(policy);
             }
             Err(errors) => tracing::error!("the rule files did not load, so the rules in force stay:\n{errors}"),
         }
     }
+}
+
+/// Warns when the gateway block changed in ways a reload does not apply.
+fn warn_of_restart(old: &Gateway, new: &Gateway) {
+    let restart = new.listen != old.listen
+        || new.admin != old.admin
+        || new.upstream_ca != old.upstream_ca
+        || new.audit != old.audit
+        || new.approvals != old.approvals;
+    if restart {
+        tracing::warn!(
+            "the gateway block changed; restart clawgate to apply addresses, upstream trust, \
+             the audit log and approval limits"
+        );
+    }
+}
+
+/// Exports the counters kept by the leaf cache, the STS client and the holds.
+fn observe(audit: &Audit, leaves: &Arc<LeafCerts>, sessions: &Sessions, approvals: &Arc<Approvals>) {
+    let metrics = audit.metrics();
+    let calls = sessions.calls();
+    metrics.observe(
+        "clawgate_sts_calls",
+        "Calls to STS (AssumeRole, AssumeRoleWithWebIdentity)",
+        Kind::Counter,
+        move || calls.load(std::sync::atomic::Ordering::Relaxed),
+    );
+    let hits = Arc::clone(leaves);
+    metrics.observe(
+        "clawgate_cert_cache_hits",
+        "TLS handshakes served a cached leaf certificate",
+        Kind::Counter,
+        move || hits.stats().hits,
+    );
+    let misses = Arc::clone(leaves);
+    metrics.observe(
+        "clawgate_cert_cache_misses",
+        "Leaf certificates minted",
+        Kind::Counter,
+        move || misses.stats().misses,
+    );
+    let holds = Arc::clone(approvals);
+    metrics.observe(
+        "clawgate_holds_pending",
+        "Requests waiting for people to decide",
+        Kind::Gauge,
+        move || holds.count() as u64,
+    );
 }
 
 /// Who is asked in which Telegram chat, through which bot: read at start-up only.

@@ -134,7 +134,7 @@ async fn the_command_line_lists_allows_and_denies_holds() {
     assert_eq!(denied.status(), 403);
     let text = denied.text().await.unwrap();
     assert!(
-        text.contains("denied by dave, who was asked by rule 'posts need a person': not now"),
+        text.contains("denied by dave while rule 'posts need a person' held it for approval by oncall: not now"),
         "{text}"
     );
 

@@ -7,9 +7,10 @@ use serde::Deserialize;
 use zeroize::Zeroizing;
 
 use super::{Admin, AdminBody, json, reply};
-use crate::approval::{ApprovalError, Choice, Decider, HoldId};
+use crate::approval::{ApprovalError, Choice, Decider};
 use crate::audit::{Filter, Verdict};
 use crate::config::{AwsKey, KeySource};
+use crate::ids::HoldId;
 use crate::secret::Secret;
 
 /// The largest request body the admin API reads.
@@ -45,7 +46,7 @@ pub(super) async fn decide(
         reason: reason.as_deref().map(str::trim).filter(|r| !r.is_empty()),
         approver: None,
     };
-    match admin.proxy.approvals().decide(id, choice, decider) {
+    match admin.approvals.decide(id, choice, decider) {
         Ok(()) => reply(StatusCode::NO_CONTENT, ""),
         Err(e @ ApprovalError::NotFound(_)) => reply(StatusCode::NOT_FOUND, &e.to_string()),
         Err(e) => reply(StatusCode::CONFLICT, &e.to_string()),
@@ -55,7 +56,7 @@ pub(super) async fn decide(
 /// `GET /api/decisions?agent=&decision=&account=&limit=`: recent records,
 /// newest first.
 pub(super) fn decisions(admin: &Admin, query: Option<&str>) -> Response<AdminBody> {
-    let query = crate::facet::parse_query(query.unwrap_or(""));
+    let query = crate::net::query::parse_query(query.unwrap_or(""));
     let field = |name: &str| {
         query
             .get(name)
@@ -77,7 +78,7 @@ pub(super) fn decisions(admin: &Admin, query: Option<&str>) -> Response<AdminBod
         Some(Ok(limit)) => limit,
         Some(Err(_)) => return reply(StatusCode::BAD_REQUEST, "`limit` must be a number"),
     };
-    json(&admin.proxy.audit().recent(&filter, limit))
+    json(&admin.audit.recent(&filter, limit))
 }
 
 /// `GET /api/credentials`: the credentials whose key is entered at run
@@ -88,7 +89,7 @@ pub(super) fn credentials(admin: &Admin) -> Response<AdminBody> {
         name: &'a str,
         set: bool,
     }
-    let config = admin.proxy.config();
+    let config = admin.gate.config();
     let list: Vec<Credential<'_>> = config
         .credentials
         .iter()
@@ -105,7 +106,7 @@ pub(super) fn credentials(admin: &Admin) -> Response<AdminBody> {
 /// the base key of a credential whose key is entered at run time.
 pub(super) async fn set_credential(admin: &Admin, name: &str, request: Request<Incoming>) -> Response<AdminBody> {
     let runtime = admin
-        .proxy
+        .gate
         .config()
         .credentials
         .iter()

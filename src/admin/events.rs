@@ -24,8 +24,8 @@ const PING: Duration = Duration::from_secs(15);
 
 /// The event stream, until the client goes away, falls behind, or the server shuts down.
 pub(super) fn stream(admin: &Admin, shutdown: CancellationToken) -> Response<AdminBody> {
-    let holds = admin.proxy.approvals().subscribe();
-    let records = admin.proxy.audit().follow();
+    let holds = admin.approvals.subscribe();
+    let records = admin.audit.follow();
     let mut ping = tokio::time::interval(PING);
     ping.reset();
     let events = stream::unfold(

@@ -23,10 +23,12 @@ use subtle::ConstantTimeEq;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::approval::{Choice, HoldId};
+use crate::approval::{Approvals, Choice};
+use crate::audit::Audit;
 use crate::aws::base::RuntimeKeys;
 use crate::config::TokenHash;
-use crate::proxy::Proxy;
+use crate::gate::Gate;
+use crate::ids::HoldId;
 
 /// The body of every admin response: whole, or a stream of events.
 type AdminBody = UnsyncBoxBody<Bytes, Infallible>;
@@ -52,8 +54,12 @@ pub struct Admin {
     pub token: TokenHash,
     /// Where keys set through the API go.
     pub runtime_keys: RuntimeKeys,
-    /// The proxy: its rules, holds and audit records.
-    pub proxy: Arc<Proxy>,
+    /// The requests held for people.
+    pub approvals: Arc<Approvals>,
+    /// The audit records and metrics.
+    pub audit: Arc<Audit>,
+    /// The gate, for the rules in force.
+    pub gate: Arc<Gate>,
 }
 
 /// Serves admin requests on `listener` until `shutdown` is cancelled.
@@ -106,7 +112,7 @@ async fn route(admin: &Admin, request: Request<Incoming>, shutdown: Cancellation
         match path.as_str() {
             "/healthz" => return reply(StatusCode::OK, "ok"),
             "/metrics" => {
-                let mut response = whole(StatusCode::OK, admin.proxy.audit().metrics().render());
+                let mut response = whole(StatusCode::OK, admin.audit.metrics().render());
                 response.headers_mut().insert(
                     CONTENT_TYPE,
                     HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
@@ -127,13 +133,13 @@ async fn route(admin: &Admin, request: Request<Incoming>, shutdown: Cancellation
     }
     let parts: Vec<&str> = api_path.split('/').collect();
     match (request.method().clone(), parts.as_slice()) {
-        (Method::GET, ["holds"]) => json(&admin.proxy.approvals().pending()),
+        (Method::GET, ["holds"]) => json(&admin.approvals.pending()),
         (Method::POST, ["holds", id, verb @ ("allow" | "deny")]) => match id.parse::<HoldId>() {
             Ok(id) => {
                 let choice = if *verb == "allow" { Choice::Allow } else { Choice::Deny };
                 api::decide(admin, id, choice, request).await
             }
-            Err(problem) => reply(StatusCode::NOT_FOUND, &problem),
+            Err(problem) => reply(StatusCode::NOT_FOUND, &problem.to_string()),
         },
         (Method::GET, ["decisions"]) => api::decisions(admin, request.uri().query()),
         (Method::GET, ["events"]) => events::stream(admin, shutdown),

@@ -11,7 +11,8 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
-use super::{Choice, HoldId, HoldView};
+use super::{Choice, HoldView};
+use crate::ids::HoldId;
 use crate::secret::Secret;
 
 /// Why an admin API call from the command line failed.

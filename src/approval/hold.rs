@@ -3,39 +3,19 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::str::FromStr;
 use std::time::Duration;
 
-/// A hold's number, unique within one run of clawgate (from 1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
-#[serde(transparent)]
-pub struct HoldId(pub u64);
-
-impl fmt::Display for HoldId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl FromStr for HoldId {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<HoldId, String> {
-        text.parse()
-            .map(HoldId)
-            .map_err(|_| format!("`{text}` is not a hold id; `clawgate approvals list` shows them"))
-    }
-}
+use crate::ids::{AgentName, HoldId, RuleName};
 
 /// What a request is held for: enough to join retries and to show a person.
 #[derive(Debug, Clone)]
 pub struct HoldRequest {
-    /// Identifies identical requests (see `proxy::exchange`).
+    /// Identifies identical requests (see [`HoldRequest::new`]).
     pub fingerprint: String,
     /// The agent.
-    pub agent: String,
+    pub agent: AgentName,
     /// The rule that holds it.
-    pub rule: String,
+    pub rule: RuleName,
     /// One line for the person deciding.
     pub summary: String,
     /// Who must allow it, in order.
@@ -79,6 +59,31 @@ pub enum Outcome {
         /// The limit it reached.
         limit: usize,
     },
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Outcome::Allowed { by } => {
+                f.write_str("allowed by ")?;
+                for (i, consent) in by.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", then ")?;
+                    }
+                    f.write_str(&consent.by)?;
+                    consent.reason.iter().try_for_each(|why| write!(f, " ({why})"))?;
+                }
+                Ok(())
+            }
+            Outcome::Denied { by, reason } => {
+                write!(f, "denied by {by}")?;
+                reason.iter().try_for_each(|why| write!(f, ": {why}"))
+            }
+            Outcome::TimedOut => f.write_str("nobody decided in time"),
+            Outcome::Abandoned => f.write_str("abandoned: every request waiting on it went away"),
+            Outcome::TooMany { limit } => write!(f, "refused: the agent already has {limit} requests waiting"),
+        }
+    }
 }
 
 impl Outcome {

@@ -8,9 +8,11 @@
 
 pub mod cli;
 mod hold;
+mod request;
 mod telegram;
 
-pub use hold::{ApprovalError, Choice, Consent, Decider, HoldEvent, HoldId, HoldRequest, HoldView, Outcome, Settled};
+pub use hold::{ApprovalError, Choice, Consent, Decider, HoldEvent, HoldRequest, HoldView, Outcome, Settled};
+pub use request::BodyDigest;
 pub use telegram::{Telegram, TelegramError};
 
 use std::collections::HashMap;
@@ -21,6 +23,7 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::{broadcast, watch};
 
 use crate::config::ApprovalSettings;
+use crate::ids::HoldId;
 
 /// Events kept for subscribers that fall behind (the dashboard, Telegram).
 const EVENT_BACKLOG: usize = 4096;
@@ -45,8 +48,8 @@ impl Pending {
         let approvers = &self.request.approvers;
         HoldView {
             id,
-            agent: self.request.agent.clone(),
-            rule: self.request.rule.clone(),
+            agent: self.request.agent.to_string(),
+            rule: self.request.rule.to_string(),
             summary: self.request.summary.clone(),
             approvers: approvers.clone(),
             allowed_by: self.allowed.iter().map(|c| c.by.clone()).collect(),
@@ -157,8 +160,8 @@ impl Approvals {
                     let (sender, receiver) = watch::channel(None);
                     tracing::info!(
                         hold = %id,
-                        agent = request.agent,
-                        rule = request.rule,
+                        agent = %request.agent,
+                        rule = %request.rule,
                         summary = request.summary,
                         "holding for approval"
                     );
@@ -317,7 +320,7 @@ impl Approvals {
                 Instant::now() + self.settings.grant_window,
             );
         }
-        tracing::info!(hold = %id, outcome = ?outcome, "hold decided");
+        tracing::info!(hold = %id, %outcome, "hold decided");
         let _ = self.events.send(HoldEvent::Settled {
             id,
             outcome: outcome.clone(),

@@ -17,10 +17,11 @@ use serde_json::{Value, json};
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
 
-use super::{Approvals, Choice, Decider, HoldEvent, HoldId, HoldView, Outcome};
+use super::{Approvals, Choice, Decider, HoldEvent, HoldView, Outcome};
 use crate::config::Human;
+use crate::ids::HoldId;
+use crate::net::Transport;
 use crate::secret::Secret;
-use crate::transport::Transport;
 
 /// How long one `getUpdates` waits for news, in seconds.
 const LONG_POLL: u64 = 25;
@@ -332,7 +333,7 @@ impl Bot {
         let (_, answer) = tokio::time::timeout(CALL_TIMEOUT, call)
             .await
             .map_err(|_| unreachable(format!("no answer in {} s", CALL_TIMEOUT.as_secs())))?
-            .map_err(unreachable)?;
+            .map_err(|e| unreachable(e.to_string()))?;
         let answer: Value = serde_json::from_slice(&answer).unwrap_or(Value::Null);
         if answer.get("ok").and_then(Value::as_bool) == Some(true) {
             Ok(answer.get("result").cloned().unwrap_or(Value::Null))

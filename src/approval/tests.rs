@@ -5,12 +5,13 @@ use std::sync::Arc;
 
 use super::*;
 use crate::config::ApprovalSettings;
+use crate::ids::{AgentName, RuleName};
 
 fn request(fingerprint: &str, approvers: &[&str], timeout: Duration) -> HoldRequest {
     HoldRequest {
         fingerprint: fingerprint.to_string(),
-        agent: "ci-bot".to_string(),
-        rule: "writes need approval".to_string(),
+        agent: AgentName::parse("ci-bot").unwrap(),
+        rule: RuleName::new("writes need approval"),
         summary: "PutObject s3 b/k".to_string(),
         approvers: approvers.iter().map(|a| a.to_string()).collect(),
         timeout,

@@ -183,7 +183,7 @@ mod tests {
         record.decision = Some(Verdict::Approved);
         record.upstream_ms = Some(12);
         record.approval = Some(super::super::Approval {
-            hold: Some(crate::approval::HoldId(1)),
+            hold: Some(crate::ids::HoldId(1)),
             approvers: vec!["alice".into()],
             allowed_by: vec!["alice".into()],
             denied_by: None,

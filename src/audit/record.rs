@@ -6,8 +6,20 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
-use crate::approval::HoldId;
+use crate::ids::{HoldId, RuleName};
 use time::OffsetDateTime;
+
+/// Who caused a request to fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Side {
+    /// The agent: what it sent, or what it may not do.
+    Agent,
+    /// The upstream (or STS): unreachable, failing, refusing.
+    Upstream,
+    /// clawgate itself: missing set-up, or a failure of its own.
+    Clawgate,
+}
 
 /// What was decided about a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -90,7 +102,7 @@ pub struct Record {
     /// What was decided; `None` until something is.
     pub decision: Option<Verdict>,
     /// The rule that decided.
-    pub rule: Option<String>,
+    pub rule: Option<RuleName>,
     /// Why, as the agent was told (the rule's reason, or the refusal).
     pub reason: Option<String>,
     /// How people decided, for a held request.
@@ -101,6 +113,8 @@ pub struct Record {
     pub aws_error: Option<String>,
     /// What failed, when clawgate or the upstream failed the request.
     pub error: Option<String>,
+    /// Who caused the failure or refusal, when there was one.
+    pub side: Option<Side>,
     /// Body bytes from the agent.
     pub bytes_in: u64,
     /// Body bytes to the agent.
@@ -130,6 +144,7 @@ impl Record {
             status: 0,
             aws_error: None,
             error: None,
+            side: None,
             bytes_in: 0,
             bytes_out: 0,
             duration_ms: 0,
@@ -149,7 +164,7 @@ pub fn millis(duration: Duration) -> u64 {
 }
 
 /// `at` as RFC 3339 in UTC, to the millisecond (`2026-11-23T08:01:02.345Z`).
-fn timestamp(at: SystemTime) -> String {
+pub fn timestamp(at: SystemTime) -> String {
     let at = OffsetDateTime::from(at);
     format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",

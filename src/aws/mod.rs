@@ -1,19 +1,20 @@
-//! AWS specifics: account ids, the operation table generated from botocore's
-//! service models; STS and SigV4 re-signing come later.
+//! AWS specifics: the operation table generated from botocore's service
+//! models, the base key, STS and its credential cache, SigV4 re-signing
+//! (headers, presigned URLs, signed chunks), profiles for agents, and
+//! reading AWS error codes.
 
-mod account;
 pub mod base;
 pub mod chunks;
 mod credentials;
 mod error_code;
 pub mod models;
 pub mod profiles;
+pub mod resign;
 pub mod sessions;
 pub mod sigv4;
 pub mod sts;
 pub mod template;
 
-pub use account::AccountId;
 pub use credentials::AwsCredentials;
 pub use error_code::error_code;
 pub use models::{MODELS, Models, Operation, Protocol, Service};

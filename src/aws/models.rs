@@ -24,7 +24,8 @@ pub enum Protocol {
 }
 
 impl Protocol {
-    fn parse(text: &str) -> Option<Protocol> {
+    /// The protocol named `text`, as the models (and `aws.protocol`) write it.
+    pub fn parse(text: &str) -> Option<Protocol> {
         Some(match text {
             "json" => Protocol::Json,
             "rest-json" => Protocol::RestJson,

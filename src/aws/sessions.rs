@@ -11,9 +11,10 @@ use std::time::{Duration, SystemTime};
 use futures_util::FutureExt;
 use futures_util::future::{BoxFuture, Shared};
 
+use super::AwsCredentials;
 use super::sts::{self, AssumeRole, StsError, WebIdentity};
-use super::{AccountId, AwsCredentials};
-use crate::transport::Transport;
+use crate::ids::{AccountId, AgentName};
+use crate::net::Transport;
 
 /// Credentials are replaced this long before they expire.
 const REFRESH_BEFORE: Duration = Duration::from_secs(300);
@@ -26,7 +27,7 @@ enum Key {
     Role {
         account: AccountId,
         role: String,
-        agent: Option<String>,
+        agent: Option<AgentName>,
     },
     /// The base key of a credential obtained with a web identity token.
     WebIdentity { credential: String },
@@ -67,7 +68,7 @@ impl Sessions {
         &self,
         base: &AwsCredentials,
         ask: AssumeRole,
-        per_agent: Option<String>,
+        per_agent: Option<AgentName>,
     ) -> Result<AwsCredentials, StsError> {
         let key = Key::Role {
             account: ask.account,
@@ -163,8 +164,8 @@ mod tests {
     use http::{HeaderMap, StatusCode};
 
     use super::*;
+    use crate::net::transport::Answer;
     use crate::secret::Secret;
-    use crate::transport::Answer;
 
     /// STS that counts its calls and answers after a pause.
     struct CountingSts(AtomicUsize, &'static str);

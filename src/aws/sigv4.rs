@@ -172,7 +172,7 @@ pub fn uri_encode(text: &str) -> String {
 /// The header names the agent's signature covered (`SignedHeaders=a;b;c` in
 /// its `Authorization`, or `X-Amz-SignedHeaders` in a presigned URL).
 fn signed_headers(parts: &Parts) -> HashSet<String> {
-    let presigned = crate::facet::parse_query(parts.uri.query().unwrap_or(""));
+    let presigned = crate::net::query::parse_query(parts.uri.query().unwrap_or(""));
     if let Some(list) = presigned.get("X-Amz-SignedHeaders").and_then(|v| v.first()) {
         return list.split(';').map(str::to_ascii_lowercase).collect();
     }

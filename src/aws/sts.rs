@@ -7,10 +7,11 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use sha2::{Digest, Sha256};
 
+use super::AwsCredentials;
 use super::sigv4::{Placement, Signer, uri_encode};
-use super::{AccountId, AwsCredentials};
+use crate::ids::AccountId;
+use crate::net::Transport;
 use crate::secret::Secret;
-use crate::transport::Transport;
 
 /// What to ask STS for.
 #[derive(Debug, Clone)]
@@ -117,9 +118,9 @@ pub async fn assume_role(
     let (status, answer) = transport
         .post(format!("https://{host}/"), parts.headers, Bytes::from(body))
         .await
-        .map_err(|reason| StsError::Unreachable {
+        .map_err(|e| StsError::Unreachable {
             role: role.clone(),
-            reason,
+            reason: e.to_string(),
         })?;
     credentials_from(status, &answer, &role, Some(base.access_key_id.expose()))
 }
@@ -227,9 +228,9 @@ pub async fn assume_role_with_web_identity(
             Bytes::from(body.as_bytes().to_vec()),
         )
         .await
-        .map_err(|reason| StsError::Unreachable {
+        .map_err(|e| StsError::Unreachable {
             role: role.clone(),
-            reason,
+            reason: e.to_string(),
         })?;
     credentials_from(status, &answer, &role, None)
 }
@@ -284,7 +285,7 @@ mod tests {
     use std::sync::Mutex;
 
     use super::*;
-    use crate::transport::Answer;
+    use crate::net::transport::Answer;
 
     struct Fake {
         status: StatusCode,

@@ -8,43 +8,7 @@ use sha2::{Digest, Sha256};
 
 use super::reader::{Blocks, Settings};
 use super::{Config, ConfigError, ConfigErrors, Location};
-
-/// An agent's name: 1–64 characters of letters, digits, `-`, `_` and `.`,
-/// so that it fits unescaped in a proxy URL's user part.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct AgentName(String);
-
-impl AgentName {
-    /// The name given to loopback clients when no agent is configured.
-    pub fn local() -> AgentName {
-        AgentName("local".to_string())
-    }
-
-    /// Parses a name, explaining what a valid one looks like.
-    pub fn parse(text: &str) -> Result<AgentName, String> {
-        let valid = !text.is_empty()
-            && text.len() <= 64
-            && text.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
-        if valid {
-            Ok(AgentName(text.to_string()))
-        } else {
-            Err(format!(
-                "`{text}` is not an agent name; use 1 to 64 letters, digits, `-`, `_` or `.`"
-            ))
-        }
-    }
-
-    /// The name as text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for AgentName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+use crate::ids::AgentName;
 
 /// The SHA-256 of an agent's token: all clawgate keeps of it.
 #[derive(Clone, PartialEq, Eq)]
@@ -111,7 +75,7 @@ pub(super) fn read_all(blocks: &Blocks<'_>, errors: &mut Vec<ConfigError>) -> Ve
         let name = AgentName::parse(label).map_err(|problem| ConfigError::InvalidValue {
             at: at.clone(),
             name: "agent".to_string(),
-            problem,
+            problem: problem.to_string(),
         });
         let hash = s.parsed("token_sha256", errors, TokenHash::parse);
         if s.get("token_sha256").is_none() {

@@ -4,8 +4,9 @@ use std::fmt;
 
 use super::reader::{Blocks, Settings};
 use super::values::Reference;
-use super::{ConfigError, HostPattern, Location};
-use crate::aws::AccountId;
+use super::{ConfigError, Location};
+use crate::ids::AccountId;
+use crate::net::HostPattern;
 
 /// An upstream service whose hosts clawgate intercepts.
 #[derive(Debug, Clone)]

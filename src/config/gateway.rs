@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::reader::{Blocks, Settings};
-use super::{ConfigError, HostPattern, parse_duration};
+use super::{ConfigError, parse_duration};
+use crate::net::{HostPattern, Resolve};
 
 const SETTINGS: &str = "listen, admin, unknown_host, resolve, upstream_ca, upstream_roots, \
     max_connections, max_header_bytes, header_read_timeout, idle_timeout, connect_timeout, shutdown_grace, \
@@ -105,18 +106,6 @@ pub enum UpstreamRoots {
     Webpki,
     /// The operating system's certificate store.
     Native,
-}
-
-/// Host patterns dialled at a fixed address (VPC endpoints, tests); TLS still
-/// verifies the real host name.
-#[derive(Debug, Clone, Default)]
-pub struct Resolve(Vec<(HostPattern, SocketAddr)>);
-
-impl Resolve {
-    /// The address configured for `host`, if any; the first matching pattern wins.
-    pub fn lookup(&self, host: &str) -> Option<SocketAddr> {
-        self.0.iter().find(|(p, _)| p.matches(host)).map(|(_, a)| *a)
-    }
 }
 
 /// Timeouts and size limits that protect the gateway from slow or hostile clients.
@@ -247,7 +236,7 @@ pub(super) fn read(blocks: &Blocks<'_>, errors: &mut Vec<ConfigError>) -> Gatewa
                 }),
             }
         }
-        gateway.resolve = Resolve(resolve);
+        gateway.resolve = Resolve::new(resolve);
     }
     gateway
 }

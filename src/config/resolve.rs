@@ -7,6 +7,7 @@ use super::reader::Blocks;
 use super::rule::{Action, RawRule};
 use super::values::{ConditionText, Reference};
 use super::{Config, ConfigError, DEFAULT_APPROVAL_TIMEOUT, Human, Location};
+use crate::ids::RuleName;
 
 /// An endpoint, by its position in [`Config::endpoints`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -16,7 +17,7 @@ pub struct EndpointId(pub usize);
 #[derive(Debug, Clone)]
 pub struct Rule {
     /// The rule's name, shown in decisions and errors.
-    pub name: String,
+    pub name: RuleName,
     /// The endpoints it applies to; `None` means every endpoint.
     pub endpoints: Option<Vec<EndpointId>>,
     /// Its condition, in CEL.
@@ -94,7 +95,7 @@ pub(super) fn resolve(
             other => other,
         };
         config.rules.push(Rule {
-            name: rule.name,
+            name: RuleName::new(&rule.name),
             endpoints,
             condition: rule.condition,
             action,

@@ -10,7 +10,8 @@ use hcl_edit::structure::Structure;
 use super::reader::{Item, Settings};
 use super::source::Source;
 use super::values::Reference;
-use super::{AgentName, ConfigError, ConfigErrors, Location};
+use super::{ConfigError, ConfigErrors, Location};
+use crate::ids::AgentName;
 
 /// One `test "NAME" { … }` block.
 #[derive(Debug, Clone)]
@@ -125,7 +126,9 @@ fn read_test(item: &Item<'_>, errors: &mut Vec<ConfigError>) -> Option<RuleTest>
     };
     let s = Settings::new(item, format!("test \"{name}\""), SETTINGS, errors);
     let agent = s
-        .parsed("agent", errors, AgentName::parse)
+        .parsed("agent", errors, |text| {
+            AgentName::parse(text).map_err(|e| e.to_string())
+        })
         .unwrap_or_else(AgentName::local);
     let expect = s.parsed("expect", errors, |t| match t {
         "allow" | "deny" | "approve" => Ok(t.to_string()),

@@ -1,6 +1,7 @@
 //! Loading rule directories: what loads, and how each mistake is reported.
 
 use super::*;
+use crate::ids::AgentName;
 
 fn load(files: &[(&str, &str)]) -> Result<Config, ConfigErrors> {
     let dir = tempfile::tempdir().unwrap();

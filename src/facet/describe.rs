@@ -1,25 +1,61 @@
 //! Facts for a request described in words (method, URL, headers, agent), as
 //! rule tests and `clawgate policy explain` give them.
 
-use super::{AgentFacts, AwsFacts, Facts, HttpFacts, lookup};
-use crate::config::{AgentName, TestRequest};
+use super::{AgentFacts, AwsFacts, Facts, HttpFacts};
+use crate::aws::Protocol;
+use crate::config::TestRequest;
+use crate::ids::{AccountId, AgentName, IdError, Region, ServiceName};
+
+/// Why a described request has no facts.
+#[derive(Debug, thiserror::Error)]
+pub enum DescribeError {
+    /// The method, URL or a header does not make a request.
+    #[error("cannot describe `{method} {url}`: {source}")]
+    Request {
+        /// The method given.
+        method: String,
+        /// The URL given.
+        url: String,
+        /// Why.
+        source: http::Error,
+    },
+    /// The URL names no host.
+    #[error("`{0}` has no host; write a full URL")]
+    NoHost(String),
+    /// A field name that is not an `aws` field.
+    #[error("`aws.{0}` is not a facet field")]
+    NotAField(String),
+    /// A value that is not of its field's type.
+    #[error("aws.{field}: {source}")]
+    Id {
+        /// The field.
+        field: &'static str,
+        /// Why.
+        source: IdError,
+    },
+    /// A protocol name the models do not use.
+    #[error("aws.protocol: `{0}` is not a protocol; write json, rest-json, rest-xml, query, ec2 or smithy-rpc-v2-cbor")]
+    Protocol(String),
+}
 
 impl Facts {
     /// The facts of `request` sent by `agent`.
-    pub fn describe(request: &TestRequest, agent: AgentName) -> Result<Facts, String> {
+    pub fn describe(request: &TestRequest, agent: AgentName) -> Result<Facts, DescribeError> {
         let mut builder = http::Request::builder()
             .method(request.method.as_str())
             .uri(request.url.as_str());
         for (name, value) in &request.headers {
             builder = builder.header(name.as_str(), value.as_str());
         }
-        let built = builder
-            .body(())
-            .map_err(|e| format!("cannot describe `{} {}`: {e}", request.method, request.url))?;
+        let built = builder.body(()).map_err(|source| DescribeError::Request {
+            method: request.method.clone(),
+            url: request.url.clone(),
+            source,
+        })?;
         let host = built
             .uri()
             .host()
-            .ok_or_else(|| format!("`{}` has no host; write a full URL", request.url))?;
+            .ok_or_else(|| DescribeError::NoHost(request.url.clone()))?;
         let host = host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
         Ok(Facts {
             agent: AgentFacts { name: agent },
@@ -30,19 +66,65 @@ impl Facts {
 }
 
 impl AwsFacts {
-    /// `aws` facts given field by field; a name that is not an `aws` field is an error.
+    /// `aws` facts given field by field; a name that is not an `aws` field,
+    /// or a value not of its field's type, is an error.
     pub fn from_fields<'a>(
         fields: impl IntoIterator<Item = (&'a str, &'a str)>,
         params: Option<serde_json::Map<String, serde_json::Value>>,
-    ) -> Result<AwsFacts, String> {
+    ) -> Result<AwsFacts, DescribeError> {
         let mut facts = AwsFacts {
             params,
             ..AwsFacts::default()
         };
         for (name, value) in fields {
-            let field = lookup("aws", name).ok_or_else(|| format!("`aws.{name}` is not a facet field"))?;
-            facts.strings.insert(field.name, value.to_string());
+            facts.set(name, value)?;
         }
         Ok(facts)
+    }
+
+    /// Sets the string field `name` to `value`, parsed into its type.
+    fn set(&mut self, name: &str, value: &str) -> Result<(), DescribeError> {
+        let id = |field: &'static str| move |source| DescribeError::Id { field, source };
+        let text = Some(value.to_string());
+        match name {
+            "service" => self.service = Some(ServiceName::parse(value).map_err(id("service"))?),
+            "action" => self.action = text,
+            "iam_action" => self.iam_action = text,
+            "account" => self.account = Some(AccountId::parse(value).map_err(id("account"))?),
+            "account_name" => self.account_name = text,
+            "region" => self.region = Some(Region::parse(value).map_err(id("region"))?),
+            "resource" => self.resource = text,
+            "bucket" => self.bucket = text,
+            "key" => self.key = text,
+            "method" => self.method = text,
+            "protocol" => {
+                self.protocol = Some(Protocol::parse(value).ok_or_else(|| DescribeError::Protocol(value.to_string()))?);
+            }
+            _ => return Err(DescribeError::NotAField(name.to_string())),
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_are_read_into_their_types_and_back() {
+        let facts = AwsFacts::from_fields([("account", "111111111111"), ("protocol", "rest-xml")], None).unwrap();
+        let facts = Facts {
+            agent: AgentFacts {
+                name: AgentName::local(),
+            },
+            http: HttpFacts::default(),
+            aws: Some(facts),
+        };
+        assert_eq!(facts.text("aws", "account"), Some("111111111111"));
+        assert_eq!(facts.text("aws", "protocol"), Some("rest-xml"));
+        assert_eq!(facts.text("aws", "bucket"), None);
+        for (field, bad) in [("account", "12"), ("protocol", "soap"), ("colour", "red")] {
+            assert!(AwsFacts::from_fields([(field, bad)], None).is_err(), "{field} = {bad}");
+        }
     }
 }

@@ -46,7 +46,10 @@ impl Facts {
             flat.insert("http.query".to_string(), query.join("&"));
         }
         if let Some(aws) = &self.aws {
-            flat.extend(aws.strings.iter().map(|(k, v)| (format!("aws.{k}"), v.clone())));
+            flat.extend(
+                aws.texts()
+                    .map(|(name, value)| (format!("aws.{name}"), value.to_string())),
+            );
         }
         flat
     }
@@ -55,7 +58,8 @@ impl Facts {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{AgentName, TestRequest};
+    use crate::config::TestRequest;
+    use crate::ids::AgentName;
 
     #[test]
     fn flat_facts_leave_out_headers_and_secret_query_parameters() {

@@ -7,12 +7,12 @@ mod flat;
 mod http;
 mod schema;
 
-pub use http::{HttpFacts, Plus, parse_query, percent_decode};
+pub use http::HttpFacts;
 pub use schema::{FACETS, FacetField, FieldKind, SCHEMA, lookup};
 
-use std::collections::BTreeMap;
-
-use crate::config::AgentName;
+use crate::aws::Protocol;
+use crate::facet::aws::signature::Signed;
+use crate::ids::{AccountId, AgentName, Region, ServiceName};
 
 /// Everything rules may read about one request.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,12 +32,35 @@ pub struct AgentFacts {
     pub name: AgentName,
 }
 
-/// The `aws` facet. Every field is optional: a field that cannot be derived
-/// is absent, and a rule that reads it fails closed.
+/// The `aws` facet, parsed once. Every field is optional: a field that
+/// cannot be derived is absent, and a rule that reads it fails closed.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct AwsFacts {
-    /// The string fields by name (`action` → `GetObject`); see [`SCHEMA`].
-    pub strings: BTreeMap<&'static str, String>,
+    /// `aws.service`: the service's name as its host (or signature) gives it.
+    pub service: Option<ServiceName>,
+    /// `aws.action`: the operation's name, e.g. `GetObject`.
+    pub action: Option<String>,
+    /// `aws.iam_action`: the action in IAM's spelling, e.g. `s3:GetObject`.
+    pub iam_action: Option<String>,
+    /// `aws.account`: the account the access key id names.
+    pub account: Option<AccountId>,
+    /// `aws.account_name`: the account's name in the endpoint's `accounts`.
+    pub account_name: Option<String>,
+    /// `aws.region`: the credential scope's region, else the host's.
+    pub region: Option<Region>,
+    /// `aws.resource`: the ARN the request names.
+    pub resource: Option<String>,
+    /// `aws.bucket`: the S3 bucket.
+    pub bucket: Option<String>,
+    /// `aws.key`: the S3 object key.
+    pub key: Option<String>,
     /// `aws.params`: the request's top-level parameters.
     pub params: Option<serde_json::Map<String, serde_json::Value>>,
+    /// `aws.method`: the HTTP method, upper-case.
+    pub method: Option<String>,
+    /// `aws.protocol`: the protocol the request used.
+    pub protocol: Option<Protocol>,
+    /// The agent's signature as parsed; not a facet (rules never read it),
+    /// kept so that re-signing does not parse it again.
+    pub signature: Signed,
 }

@@ -1,4 +1,8 @@
-//! The fields rules may read, checked when rules load.
+//! The fields rules may read, checked when rules load, and read through
+//! this table when rules run, when records are made and when facts are
+//! printed: one list of fields, one way to read each.
+
+use super::{AwsFacts, Facts};
 
 /// What kind of value a facet field holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -11,6 +15,15 @@ pub enum FieldKind {
     Params,
 }
 
+/// How a string field is read.
+#[derive(Debug, Clone, Copy)]
+pub enum ReadText {
+    /// From the whole facts (`agent`, `http`).
+    Facts(for<'a> fn(&'a Facts) -> Option<&'a str>),
+    /// From the `aws` facts.
+    Aws(for<'a> fn(&'a AwsFacts) -> Option<&'a str>),
+}
+
 /// One field of a facet, e.g. `aws.action`.
 #[derive(Debug, Clone, Copy)]
 pub struct FacetField {
@@ -20,32 +33,58 @@ pub struct FacetField {
     pub name: &'static str,
     /// Its kind.
     pub kind: FieldKind,
+    /// Its value, for [`FieldKind::String`] fields (`None` for the others).
+    pub text: Option<ReadText>,
 }
 
-const fn field(facet: &'static str, name: &'static str, kind: FieldKind) -> FacetField {
-    FacetField { facet, name, kind }
+const fn text(facet: &'static str, name: &'static str, read: ReadText) -> FacetField {
+    FacetField {
+        facet,
+        name,
+        kind: FieldKind::String,
+        text: Some(read),
+    }
+}
+
+const fn other(facet: &'static str, name: &'static str, kind: FieldKind) -> FacetField {
+    FacetField {
+        facet,
+        name,
+        kind,
+        text: None,
+    }
+}
+
+/// A field of the `agent` or `http` facet.
+const fn whole(facet: &'static str, name: &'static str, read: for<'a> fn(&'a Facts) -> Option<&'a str>) -> FacetField {
+    text(facet, name, ReadText::Facts(read))
+}
+
+/// A string field of the `aws` facet.
+const fn aws(name: &'static str, read: for<'a> fn(&'a AwsFacts) -> Option<&'a str>) -> FacetField {
+    text("aws", name, ReadText::Aws(read))
 }
 
 /// Every facet field, in the order the design lists them.
 pub const SCHEMA: &[FacetField] = &[
-    field("agent", "name", FieldKind::String),
-    field("http", "method", FieldKind::String),
-    field("http", "host", FieldKind::String),
-    field("http", "path", FieldKind::String),
-    field("http", "query", FieldKind::Multi),
-    field("http", "headers", FieldKind::Multi),
-    field("aws", "service", FieldKind::String),
-    field("aws", "action", FieldKind::String),
-    field("aws", "iam_action", FieldKind::String),
-    field("aws", "account", FieldKind::String),
-    field("aws", "account_name", FieldKind::String),
-    field("aws", "region", FieldKind::String),
-    field("aws", "resource", FieldKind::String),
-    field("aws", "bucket", FieldKind::String),
-    field("aws", "key", FieldKind::String),
-    field("aws", "params", FieldKind::Params),
-    field("aws", "method", FieldKind::String),
-    field("aws", "protocol", FieldKind::String),
+    whole("agent", "name", |f| Some(f.agent.name.as_str())),
+    whole("http", "method", |f| Some(&f.http.method)),
+    whole("http", "host", |f| Some(&f.http.host)),
+    whole("http", "path", |f| Some(&f.http.path)),
+    other("http", "query", FieldKind::Multi),
+    other("http", "headers", FieldKind::Multi),
+    aws("service", |a| a.service.as_ref().map(|s| s.as_str())),
+    aws("action", |a| a.action.as_deref()),
+    aws("iam_action", |a| a.iam_action.as_deref()),
+    aws("account", |a| a.account.as_ref().map(|id| id.as_str())),
+    aws("account_name", |a| a.account_name.as_deref()),
+    aws("region", |a| a.region.as_ref().map(|r| r.as_str())),
+    aws("resource", |a| a.resource.as_deref()),
+    aws("bucket", |a| a.bucket.as_deref()),
+    aws("key", |a| a.key.as_deref()),
+    other("aws", "params", FieldKind::Params),
+    aws("method", |a| a.method.as_deref()),
+    aws("protocol", |a| Some(a.protocol?.name())),
 ];
 
 /// The facets: `agent`, `http`, `aws`.
@@ -54,4 +93,47 @@ pub const FACETS: [&str; 3] = ["agent", "http", "aws"];
 /// The field `facet.name`, if there is one.
 pub fn lookup(facet: &str, name: &str) -> Option<&'static FacetField> {
     SCHEMA.iter().find(|f| f.facet == facet && f.name == name)
+}
+
+impl FacetField {
+    /// This field's value in `facts`, if it is a string field the request has.
+    pub fn read<'a>(&self, facts: &'a Facts) -> Option<&'a str> {
+        match self.text? {
+            ReadText::Facts(read) => read(facts),
+            ReadText::Aws(read) => read(facts.aws.as_ref()?),
+        }
+    }
+}
+
+impl Facts {
+    /// The string field `facet.name`, if the request has it.
+    pub fn text(&self, facet: &str, name: &str) -> Option<&str> {
+        lookup(facet, name)?.read(self)
+    }
+
+    /// Every string field of `facet` the request has, in schema order.
+    pub fn texts<'a>(&'a self, facet: &'a str) -> impl Iterator<Item = (&'static FacetField, &'a str)> + 'a {
+        SCHEMA
+            .iter()
+            .filter(move |f| f.facet == facet)
+            .filter_map(move |f| Some((f, f.read(self)?)))
+    }
+}
+
+impl AwsFacts {
+    /// The string field `aws.name`, if the request has it.
+    pub fn text(&self, name: &str) -> Option<&str> {
+        match lookup("aws", name)?.text? {
+            ReadText::Aws(read) => read(self),
+            ReadText::Facts(_) => None,
+        }
+    }
+
+    /// Every string field the request has, in schema order (`action` → `GetObject`).
+    pub fn texts(&self) -> impl Iterator<Item = (&'static str, &str)> + '_ {
+        SCHEMA.iter().filter_map(move |f| match f.text? {
+            ReadText::Aws(read) => Some((f.name, read(self)?)),
+            ReadText::Facts(_) => None,
+        })
+    }
 }

@@ -71,17 +71,11 @@ impl VariableResolver for Bound<'_> {
     }
 }
 
-/// A string field by its dotted name (`aws.action`), if present.
+/// A string field by its dotted name (`aws.action`), if present, read
+/// through the schema.
 fn string_field<'f>(facts: &'f Facts, name: &str) -> Option<&'f str> {
     let (facet, field) = name.split_once('.')?;
-    match (facet, field) {
-        ("agent", "name") => Some(facts.agent.name.as_str()),
-        ("http", "method") => Some(&facts.http.method),
-        ("http", "host") => Some(&facts.http.host),
-        ("http", "path") => Some(&facts.http.path),
-        ("aws", field) => facts.aws.as_ref()?.strings.get(field).map(String::as_str),
-        _ => None,
-    }
+    facts.text(facet, field)
 }
 
 /// A facet as an object, for `has(aws.bucket)` and for reaching its fields
@@ -132,7 +126,8 @@ impl Indexer for FacetVal<'_> {
             (Facet::Http, "query") => Some(multi(&facts.http.query)),
             (Facet::Http, "headers") => Some(multi(&facts.http.headers)),
             (Facet::Aws, "params") => facts.aws.as_ref().and_then(|a| a.params.as_ref()).map(params),
-            _ => string_field(facts, &format!("{prefix}.{field}"))
+            _ => facts
+                .text(prefix, field)
                 .map(|s| Box::new(CelString::from(s.to_string())) as Box<dyn Val>),
         };
         value

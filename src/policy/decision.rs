@@ -1,6 +1,10 @@
 //! What the rules decided, and why.
 
 use std::fmt;
+use std::time::Duration;
+
+use crate::facet::aws::AwsFacetError;
+use crate::ids::{AgentName, RuleName};
 
 /// The decision on one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,7 +21,7 @@ pub enum Decision {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Matched {
     /// The rule's name.
-    pub rule: String,
+    pub rule: RuleName,
     /// The rule's `reason`, if it has one.
     pub reason: Option<String>,
 }
@@ -26,11 +30,13 @@ pub struct Matched {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hold {
     /// The rule that holds it.
-    pub rule: String,
+    pub rule: RuleName,
     /// The rule's `reason`, if it has one.
     pub reason: Option<String>,
     /// Who must allow it, in order.
     pub approvers: Vec<String>,
+    /// How long it may wait: the first approver's `timeout`.
+    pub timeout: Duration,
 }
 
 /// Why a request is denied.
@@ -39,7 +45,7 @@ pub enum Denial {
     /// A rule with `action = "deny"` matched.
     Rule {
         /// The rule's name.
-        rule: String,
+        rule: RuleName,
         /// The rule's `reason`, if it has one.
         reason: Option<String>,
     },
@@ -47,34 +53,45 @@ pub enum Denial {
     NoMatch,
     /// The request itself is refused before any rule runs: its parts
     /// disagree, it is ambiguous, or its account is not allowed.
-    Invalid(String),
+    Refused(AwsFacetError),
     /// A person denied the held request.
     Human {
         /// The rule that held it.
-        rule: String,
+        rule: RuleName,
         /// Who denied it.
         by: String,
         /// Why, if they said.
         reason: Option<String>,
+        /// Whom the rule asks, in order.
+        approvers: Vec<String>,
     },
     /// Nobody decided on the held request in time.
     TimedOut {
         /// The rule that held it.
-        rule: String,
+        rule: RuleName,
+    },
+    /// The agent already has as many requests waiting for people as it may.
+    TooManyHolds {
+        /// The rule that would hold this one.
+        rule: RuleName,
+        /// The agent.
+        agent: AgentName,
+        /// How many it may have waiting.
+        limit: usize,
     },
     /// A rule's condition could not be evaluated (e.g. it read a field this
     /// request does not have): denied, to fail closed.
     Error {
         /// The rule's name.
-        rule: String,
+        rule: RuleName,
         /// What went wrong.
         error: String,
     },
 }
 
 impl Decision {
-    /// The name of the rule that decided, if one did.
-    pub fn rule(&self) -> Option<&str> {
+    /// The rule that decided, if one did.
+    pub fn rule(&self) -> Option<&RuleName> {
         match self {
             Decision::Allow(m) => Some(&m.rule),
             Decision::Hold(h) => Some(&h.rule),
@@ -93,14 +110,15 @@ impl Decision {
 }
 
 impl Denial {
-    /// The name of the rule behind the denial, if one is.
-    pub fn rule(&self) -> Option<&str> {
+    /// The rule behind the denial, if one is.
+    pub fn rule(&self) -> Option<&RuleName> {
         match self {
             Denial::Rule { rule, .. }
             | Denial::Error { rule, .. }
             | Denial::Human { rule, .. }
-            | Denial::TimedOut { rule } => Some(rule),
-            Denial::NoMatch | Denial::Invalid(_) => None,
+            | Denial::TimedOut { rule }
+            | Denial::TooManyHolds { rule, .. } => Some(rule),
+            Denial::NoMatch | Denial::Refused(_) => None,
         }
     }
 }
@@ -108,23 +126,36 @@ impl Denial {
 impl fmt::Display for Denial {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Denial::Rule {
-                rule,
-                reason: Some(reason),
-            } => write!(f, "denied by rule '{rule}': {reason}"),
-            Denial::Rule { rule, reason: None } => write!(f, "denied by rule '{rule}'"),
-            Denial::Invalid(why) => write!(f, "denied: {why}"),
+            Denial::Rule { rule, reason } => {
+                write!(f, "denied by rule '{rule}'")?;
+                reason.iter().try_for_each(|why| write!(f, ": {why}"))
+            }
+            Denial::Refused(why) => write!(f, "denied: {why}"),
             Denial::Human {
                 rule,
                 by,
-                reason: Some(reason),
+                reason,
+                approvers,
             } => {
-                write!(f, "denied by {by}, who was asked by rule '{rule}': {reason}")
+                if approvers.iter().any(|a| a.eq_ignore_ascii_case(by)) {
+                    write!(f, "denied by {by}, who was asked by rule '{rule}'")?;
+                } else {
+                    write!(
+                        f,
+                        "denied by {by} while rule '{rule}' held it for approval by {}",
+                        approvers.join(", then ")
+                    )?;
+                }
+                reason.iter().try_for_each(|why| write!(f, ": {why}"))
             }
-            Denial::Human { rule, by, reason: None } => write!(f, "denied by {by}, who was asked by rule '{rule}'"),
             Denial::TimedOut { rule } => write!(
                 f,
                 "denied: nobody approved it in time (rule '{rule}' holds it for approval)"
+            ),
+            Denial::TooManyHolds { rule, agent, limit } => write!(
+                f,
+                "denied: agent {agent} already has {limit} requests waiting for approval (rule '{rule}'); \
+                 wait for them to be decided"
             ),
             Denial::NoMatch => f.write_str("denied: no rule matched this request, and what no rule allows is denied"),
             Denial::Error { rule, error } => write!(f, "denied: rule '{rule}' could not be evaluated ({error})"),
@@ -144,7 +175,7 @@ impl fmt::Display for Decision {
 
 /// What one rule did with a request, for `policy explain`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub enum RuleOutcome {
     /// Its condition held: it decided.
     Matched,
     /// Its condition did not hold.
@@ -159,15 +190,41 @@ pub enum Outcome {
     NotReached,
 }
 
-impl fmt::Display for Outcome {
+impl fmt::Display for RuleOutcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Outcome::Matched => f.write_str("matched"),
-            Outcome::NotMatched => f.write_str("not matched"),
-            Outcome::Error(e) => write!(f, "error: {e}"),
-            Outcome::OtherEndpoint => f.write_str("skipped: applies to other endpoints"),
-            Outcome::Disabled => f.write_str("skipped: disabled"),
-            Outcome::NotReached => f.write_str("not reached: an earlier rule decided"),
+            RuleOutcome::Matched => f.write_str("matched"),
+            RuleOutcome::NotMatched => f.write_str("not matched"),
+            RuleOutcome::Error(e) => write!(f, "error: {e}"),
+            RuleOutcome::OtherEndpoint => f.write_str("skipped: applies to other endpoints"),
+            RuleOutcome::Disabled => f.write_str("skipped: disabled"),
+            RuleOutcome::NotReached => f.write_str("not reached: an earlier rule decided"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn human(by: &str) -> Denial {
+        Denial::Human {
+            rule: RuleName::new("deletes need a person"),
+            by: by.to_string(),
+            reason: Some("not today".to_string()),
+            approvers: vec!["alice".to_string(), "bob".to_string()],
+        }
+    }
+
+    #[test]
+    fn a_denial_by_a_person_says_whether_they_were_asked() {
+        assert_eq!(
+            human("Alice").to_string(),
+            "denied by Alice, who was asked by rule 'deletes need a person': not today"
+        );
+        assert_eq!(
+            human("carol").to_string(),
+            "denied by carol while rule 'deletes need a person' held it for approval by alice, then bob: not today"
+        );
     }
 }

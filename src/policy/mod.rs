@@ -12,16 +12,20 @@ mod regex_cache;
 mod rule_tests;
 pub mod tooling;
 
-pub use decision::{Decision, Denial, Hold, Matched, Outcome};
+pub use decision::{Decision, Denial, Hold, Matched, RuleOutcome};
 pub use rule_tests::{TestReport, describe, run_tests, test_facts};
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use cel::{Context, Program, Value};
 
-use crate::config::{Action, Config, ConfigErrors, EndpointId, EndpointKind, Environment, Rule};
+use crate::config::{
+    Action, Config, ConfigErrors, DEFAULT_APPROVAL_TIMEOUT, EndpointId, EndpointKind, Environment, Rule,
+};
 use crate::facet::Facts;
+use crate::ids::RuleName;
 use bind::Bound;
 use regex_cache::RegexCache;
 
@@ -39,13 +43,15 @@ pub struct Policy {
 struct Compiled {
     rule: Rule,
     program: Program,
+    /// How long a request it holds may wait: its first approver's timeout.
+    timeout: Duration,
 }
 
 /// Every rule's outcome for one request, and the decision.
 #[derive(Debug, Clone)]
 pub struct Explanation {
     /// Each rule, in evaluation order, with what it did.
-    pub outcomes: Vec<(String, Outcome)>,
+    pub outcomes: Vec<(RuleName, RuleOutcome)>,
     /// The decision.
     pub decision: Decision,
 }
@@ -76,6 +82,7 @@ impl Policy {
                 rules.push(Compiled {
                     rule: rule.clone(),
                     program: checked.program,
+                    timeout: approval_timeout(&config, rule),
                 });
             }
         }
@@ -118,7 +125,7 @@ impl Policy {
         outcomes.extend(
             self.rules[reached..]
                 .iter()
-                .map(|c| (c.rule.name.clone(), Outcome::NotReached)),
+                .map(|c| (c.rule.name.clone(), RuleOutcome::NotReached)),
         );
         Explanation { outcomes, decision }
     }
@@ -127,12 +134,12 @@ impl Policy {
         &self,
         endpoint: EndpointId,
         facts: &Facts,
-        mut trace: Option<&mut Vec<(String, Outcome)>>,
+        mut trace: Option<&mut Vec<(RuleName, RuleOutcome)>>,
     ) -> Decision {
         let bound = Bound::new(facts);
         let mut scope = self.root.new_inner_scope();
         scope.set_variable_resolver(&bound);
-        let mut record = |rule: &Rule, outcome: Outcome| {
+        let mut record = |rule: &Rule, outcome: RuleOutcome| {
             if let Some(trace) = trace.as_deref_mut() {
                 trace.push((rule.name.clone(), outcome));
             }
@@ -140,26 +147,26 @@ impl Policy {
         for compiled in &self.rules {
             let rule = &compiled.rule;
             if rule.disabled {
-                record(rule, Outcome::Disabled);
+                record(rule, RuleOutcome::Disabled);
                 continue;
             }
             if rule.endpoints.as_ref().is_some_and(|ids| !ids.contains(&endpoint)) {
-                record(rule, Outcome::OtherEndpoint);
+                record(rule, RuleOutcome::OtherEndpoint);
                 continue;
             }
             let error = match compiled.program.execute(&scope) {
                 Ok(Value::Bool(true)) => {
-                    record(rule, Outcome::Matched);
-                    return decision_of(rule);
+                    record(rule, RuleOutcome::Matched);
+                    return decision_of(compiled);
                 }
                 Ok(Value::Bool(false)) => {
-                    record(rule, Outcome::NotMatched);
+                    record(rule, RuleOutcome::NotMatched);
                     continue;
                 }
                 Ok(other) => format!("the condition gave {:?}, not true or false", other.type_of()),
                 Err(e) => e.to_string(),
             };
-            record(rule, Outcome::Error(error.clone()));
+            record(rule, RuleOutcome::Error(error.clone()));
             return Decision::Deny(Denial::Error {
                 rule: rule.name.clone(),
                 error,
@@ -175,8 +182,21 @@ fn is_aws(config: &Config, id: EndpointId) -> bool {
         .is_some_and(|e| matches!(e.kind, EndpointKind::AwsApi(_)))
 }
 
+/// How long a request held by `rule` may wait: its first approver's
+/// `timeout`, looked up once when the rules load.
+fn approval_timeout(config: &Config, rule: &Rule) -> Duration {
+    let Action::Approve(approvers) = &rule.action else {
+        return DEFAULT_APPROVAL_TIMEOUT;
+    };
+    approvers
+        .first()
+        .and_then(|name| config.humans.iter().find(|h| &h.name == name))
+        .map_or(DEFAULT_APPROVAL_TIMEOUT, |h| h.timeout)
+}
+
 /// The decision a matching rule makes.
-fn decision_of(rule: &Rule) -> Decision {
+fn decision_of(compiled: &Compiled) -> Decision {
+    let rule = &compiled.rule;
     let name = rule.name.clone();
     let reason = rule.reason.clone();
     match &rule.action {
@@ -186,6 +206,7 @@ fn decision_of(rule: &Rule) -> Decision {
             rule: name,
             reason,
             approvers: approvers.clone(),
+            timeout: compiled.timeout,
         }),
     }
 }

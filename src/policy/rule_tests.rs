@@ -35,7 +35,10 @@ fn run_one(policy: &Policy, test: &RuleTest) -> Result<(), String> {
         Ok(facts) => policy.decide(endpoint, &facts),
         Err(refused) => Decision::Deny(refused),
     };
-    let rule_ok = test.rule.as_deref().is_none_or(|r| decision.rule() == Some(r));
+    let rule_ok = test
+        .rule
+        .as_deref()
+        .is_none_or(|r| decision.rule().is_some_and(|d| d == r));
     if decision.action() == test.expect && rule_ok {
         return Ok(());
     }
@@ -52,7 +55,7 @@ fn run_one(policy: &Policy, test: &RuleTest) -> Result<(), String> {
 pub fn test_facts(policy: &Policy, test: &RuleTest) -> Result<(EndpointId, Result<Facts, Denial>), String> {
     let config = policy.config();
     let mut facts = match &test.request {
-        Some(request) => Facts::describe(request, test.agent.clone())?,
+        Some(request) => Facts::describe(request, test.agent.clone()).map_err(|e| e.to_string())?,
         None => Facts {
             agent: crate::facet::AgentFacts {
                 name: test.agent.clone(),
@@ -82,11 +85,11 @@ pub fn test_facts(policy: &Policy, test: &RuleTest) -> Result<(EndpointId, Resul
     match (&test.aws, api, &test.request) {
         (Some(fields), _, _) => {
             let pairs = fields.iter().map(|(k, v)| (k.as_str(), v.as_str()));
-            facts.aws = Some(AwsFacts::from_fields(pairs, test.aws_params.clone())?);
+            facts.aws = Some(AwsFacts::from_fields(pairs, test.aws_params.clone()).map_err(|e| e.to_string())?);
         }
         (None, Some(api), Some(request)) => match derive_aws(api, request, &facts.http.host) {
             Ok(aws) => facts.aws = Some(aws),
-            Err(refused) => return Ok((endpoint, Err(Denial::Invalid(refused.to_string())))),
+            Err(refused) => return Ok((endpoint, Err(Denial::Refused(refused)))),
         },
         _ => {}
     }

@@ -3,8 +3,9 @@
 use std::collections::HashMap;
 
 use super::*;
-use crate::config::{AgentName, ConfigErrors};
+use crate::config::ConfigErrors;
 use crate::facet::{AgentFacts, AwsFacts, HttpFacts};
+use crate::ids::AgentName;
 
 /// The policy in `files`, with `env` as the environment.
 fn load_with(files: &[(&str, &str)], env: &[(&str, &str)]) -> Result<Policy, Vec<String>> {
@@ -148,7 +149,7 @@ fn priority_first_then_file_and_declaration_order() {
         .explain(EndpointId(0), &aws(&[("action", "X")]))
         .outcomes
         .into_iter()
-        .map(|(n, _)| n)
+        .map(|(n, _)| n.to_string())
         .collect();
     assert_eq!(names, ["urgent", "first in a", "low"]);
 }

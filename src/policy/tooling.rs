@@ -4,8 +4,9 @@
 use std::fmt::Write;
 use std::path::Path;
 
-use crate::config::{AgentName, Environment, RuleTest, TestRequest, load_rule_tests};
-use crate::facet::{AwsFacts, Facts};
+use crate::config::{Environment, RuleTest, TestRequest, load_rule_tests};
+use crate::facet::Facts;
+use crate::ids::AgentName;
 
 use super::{Policy, describe, run_tests, test_facts};
 
@@ -16,6 +17,15 @@ pub struct Report {
     pub text: String,
     /// Whether everything checked out.
     pub ok: bool,
+}
+
+/// `n thing` or `n things`.
+fn count(n: usize, thing: &str) -> String {
+    if n == 1 {
+        format!("1 {thing}")
+    } else {
+        format!("{n} {thing}s")
+    }
 }
 
 /// `policy check`: every load error at once, and the notices.
@@ -29,11 +39,11 @@ pub fn check(dir: &Path, env: &dyn Environment) -> Report {
             }
             let _ = writeln!(
                 text,
-                "{}: OK — {} rules, {} endpoints, {} agents",
+                "{}: OK — {}, {}, {}",
                 dir.display(),
-                config.rules.len(),
-                config.endpoints.len(),
-                config.agents.len()
+                count(config.rules.len(), "rule"),
+                count(config.endpoints.len(), "endpoint"),
+                count(config.agents.len(), "agent")
             );
             Report { text, ok: true }
         }
@@ -147,16 +157,43 @@ fn write_facts(text: &mut String, facts: &Facts) {
     let _ = writeln!(text, "  http.query = {:?}", http.query);
     let _ = writeln!(text, "  http.headers = {:?}", http.headers);
     match &facts.aws {
-        Some(AwsFacts { strings, params }) => {
-            for (field, value) in strings {
+        Some(aws) => {
+            for (field, value) in aws.texts() {
                 let _ = writeln!(text, "  aws.{field} = {value:?}");
             }
-            if let Some(params) = params {
+            if let Some(params) = &aws.params {
                 let _ = writeln!(text, "  aws.params = {}", serde_json::Value::Object(params.clone()));
             }
         }
         None => {
             let _ = writeln!(text, "  aws: (none)");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    #[test]
+    fn check_counts_in_words() {
+        let dir = tempfile::tempdir().unwrap();
+        let rules = r#"
+endpoint "https" "api" { hosts = ["api.example.com"] }
+rule "one" {
+  match  = http.method == "GET"
+  action = "allow"
+}
+"#;
+        std::fs::write(dir.path().join("rules.hcl"), rules).unwrap();
+        let report = check(dir.path(), &HashMap::<String, String>::new());
+        assert!(report.ok, "{}", report.text);
+        assert!(
+            report.text.ends_with("OK — 1 rule, 1 endpoint, 0 agents\n"),
+            "{}",
+            report.text
+        );
     }
 }

@@ -4,7 +4,6 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 
-use http::uri::Scheme;
 use http::{Request, Response};
 use hyper::body::Incoming;
 use hyper::server::conn::{http1, http2};
@@ -14,27 +13,24 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use rustls::server::Acceptor;
 use tokio_rustls::LazyConfigAcceptor;
 
-use super::activity;
-use super::body::Body;
-use super::exchange::exchange;
-use super::front::{self, Asked};
+use super::activity::{self, Guarded};
 use super::listener::Client;
-use super::{ErrorFormat, Target};
-use crate::config::AgentName;
+use crate::gate::{Arrival, Tunnel};
+use crate::net::{Body, body};
 
-/// An intercepted tunnel: who opened it, and to where.
+/// An intercepted tunnel and the connection it runs in.
 struct Session {
     client: Arc<Client>,
-    target: Target,
-    agent: AgentName,
+    tunnel: Tunnel,
 }
 
 /// Accepts TLS from the agent on `upgraded` and serves its requests over
 /// HTTP/1.1 or HTTP/2, as ALPN decided.
-pub(super) async fn serve(client: Arc<Client>, upgraded: Upgraded, target: Target, agent: AgentName) {
+pub(super) async fn serve(client: Arc<Client>, upgraded: Upgraded, tunnel: Tunnel) {
     let proxy = Arc::clone(&client.proxy);
-    let limits = &proxy.gateway.limits;
+    let limits = &proxy.limits;
     let peer = client.peer;
+    let target = &tunnel.target;
     let handshake = async {
         let start = LazyConfigAcceptor::new(Acceptor::default(), TokioIo::new(upgraded))
             .await
@@ -65,7 +61,7 @@ pub(super) async fn serve(client: Arc<Client>, upgraded: Upgraded, target: Targe
     };
     let http2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
     let activity = Arc::clone(&client.activity);
-    let session = Arc::new(Session { client, target, agent });
+    let session = Arc::new(Session { client, tunnel });
     let service = service_fn(move |request| {
         let session = Arc::clone(&session);
         async move { Ok::<_, Infallible>(session.handle(request).await) }
@@ -92,23 +88,15 @@ pub(super) async fn serve(client: Arc<Client>, upgraded: Upgraded, target: Targe
 }
 
 impl Session {
-    /// Checks one request against the tunnel and forwards it upstream.
+    /// Hands one request in the tunnel to the gate.
     async fn handle(&self, request: Request<Incoming>) -> Response<Body> {
-        let path = request.uri().path_and_query().map_or("/", |p| p.as_str());
-        let uri = format!("https://{}{path}", self.target.authority(443));
-        let format = ErrorFormat::for_request(self.target.host(), request.headers());
-        let mut asked = Asked::new(&request, uri, self.target.host(), format, &self.client);
-        asked.trail.record.agent = Some(self.agent.to_string());
-        let request = asked.trail.counted(request);
-        let outcome = exchange(
-            &self.client,
-            &self.agent,
-            Scheme::HTTPS,
-            &self.target,
-            request,
-            &mut asked.trail.record,
-        )
-        .await;
-        front::finish(outcome, asked)
+        let in_flight = self.client.activity.begin();
+        let answer = self
+            .client
+            .proxy
+            .gate
+            .handle(Arrival::Tunnelled(&self.tunnel), request)
+            .await;
+        answer.response.map(|b| body::boxed(Guarded::new(b, in_flight)))
     }
 }

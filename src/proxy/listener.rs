@@ -12,7 +12,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::activity::{self, Activity, Tracked};
-use super::{ErrorFormat, Proxy, ProxyError, front};
+use super::{Proxy, front};
+use crate::gate::{ErrorFormat, GateError, respond};
 
 /// One agent connection: who is on the other end and what it is doing.
 pub(super) struct Client {
@@ -25,7 +26,7 @@ pub(super) struct Client {
 
 /// Accepts connections until the proxy shuts down.
 pub(super) async fn accept_loop(proxy: Arc<Proxy>, listener: TcpListener) {
-    let max = proxy.gateway.limits.max_connections;
+    let max = proxy.limits.max_connections;
     let permits = Arc::new(Semaphore::new(max));
     loop {
         let accepted = tokio::select! {
@@ -65,7 +66,7 @@ pub(super) async fn accept_loop(proxy: Arc<Proxy>, listener: TcpListener) {
 /// Serves an agent's connection: CONNECTs and plain-HTTP requests.
 async fn serve(client: Arc<Client>, stream: TcpStream) {
     let proxy = Arc::clone(&client.proxy);
-    let limits = &proxy.gateway.limits;
+    let limits = &proxy.limits;
     let activity = Arc::clone(&client.activity);
     let io = TokioIo::new(Tracked::new(stream, Arc::clone(&activity)));
     let peer = client.peer;
@@ -93,9 +94,10 @@ async fn serve(client: Arc<Client>, stream: TcpStream) {
 
 /// Answers one request with 503 and closes: the connection limit is reached.
 async fn refuse(stream: TcpStream, max: usize) {
-    let service = service_fn(move |_request| async move {
-        Ok::<_, Infallible>(ProxyError::Busy(max).into_response(ErrorFormat::Text))
-    });
+    let service =
+        service_fn(
+            move |_request| async move { Ok::<_, Infallible>(respond(&GateError::Busy(max), ErrorFormat::Text)) },
+        );
     let conn = http1::Builder::new()
         .keep_alive(false)
         .timer(TokioTimer::new())

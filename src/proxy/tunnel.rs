@@ -12,7 +12,7 @@ use super::listener::Client;
 /// the idle timeout, or the gateway shuts down.
 pub(super) async fn relay(client: Arc<Client>, upgraded: Upgraded, mut upstream: TcpStream) {
     let mut agent = TokioIo::new(upgraded);
-    let idle = client.proxy.gateway.limits.idle_timeout;
+    let idle = client.proxy.limits.idle_timeout;
     tokio::select! {
         copied = tokio::io::copy_bidirectional(&mut agent, &mut upstream) => match copied {
             Ok((up, down)) => tracing::debug!(peer = %client.peer, up, down, "tunnel closed"),

@@ -2,6 +2,7 @@
 //! (for virtual-host S3) the bucket.
 
 use crate::aws::MODELS;
+use crate::ids::{Region, ServiceName};
 
 /// The suffixes of AWS API hosts.
 const SUFFIXES: [&str; 3] = [".amazonaws.com.cn", ".amazonaws.com", ".api.aws"];
@@ -21,9 +22,9 @@ const ALIASES: [(&str, &str); 3] = [
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostFacts {
     /// The host prefix (`s3`, `dynamodb`, `streams.dynamodb`, `s3-control`).
-    pub service: String,
+    pub service: ServiceName,
     /// The region the host names, if it names one.
-    pub region: Option<String>,
+    pub region: Option<Region>,
     /// The bucket, for virtual-host S3.
     pub bucket: Option<String>,
 }
@@ -88,8 +89,8 @@ fn s3(labels: &[&str]) -> Option<HostFacts> {
         region = Some("us-east-1".to_string());
     }
     Some(HostFacts {
-        service: service.to_string(),
-        region,
+        service: ServiceName::parse(service).ok()?,
+        region: region.map(|r| Region::parse(&r)).transpose().ok()?,
         bucket,
     })
 }
@@ -122,8 +123,8 @@ fn generic(labels: &[&str]) -> Option<HostFacts> {
         .find(|p| known(p))
         .unwrap_or_else(|| canonical(prefix[prefix.len() - 1].to_string()));
     Some(HostFacts {
-        service,
-        region,
+        service: ServiceName::parse(&service).ok()?,
+        region: region.map(|r| Region::parse(&r)).transpose().ok()?,
         bucket: None,
     })
 }
@@ -133,7 +134,7 @@ mod tests {
     use super::*;
 
     fn h(host: &str) -> Option<(String, Option<String>, Option<String>)> {
-        parse(&host.to_ascii_lowercase()).map(|f| (f.service, f.region, f.bucket))
+        parse(&host.to_ascii_lowercase()).map(|f| (f.service.to_string(), f.region.map(|r| r.to_string()), f.bucket))
     }
 
     fn some(

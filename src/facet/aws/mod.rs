@@ -11,11 +11,14 @@ use std::collections::BTreeMap;
 use http::HeaderMap;
 
 use super::AwsFacts;
-use super::http::parse_query;
-use crate::aws::{AccountId, MODELS, Protocol, Service};
+use crate::aws::{MODELS, Protocol, Service};
 use crate::config::AwsApi;
+use crate::ids::{AccountId, IdError, ServiceName};
+use crate::net::query::parse_query;
 
+pub use host::HostFacts;
 pub use operation::Resolved;
+use signature::Signed;
 
 /// Bodies larger than this are not read for parameters (`aws.params` is then
 /// absent, and rules reading it deny).
@@ -46,6 +49,9 @@ pub enum AwsFacetError {
          use a profile from `clawgate profiles`"
     )]
     NoAccount,
+    /// The credential scope names no valid region or service.
+    #[error("the request's credential scope is malformed: {0}")]
+    Scope(#[from] IdError),
     /// The account is not one the endpoint lists.
     #[error("account {account} is not one of this endpoint's accounts ({listed})")]
     AccountNotListed {
@@ -72,19 +78,19 @@ pub struct AwsRequest<'a> {
     pub body: Option<&'a [u8]>,
 }
 
-/// Whether facts for a request to `host` need its body: the query protocols
-/// carry the operation in it, and JSON protocols carry the parameters
-/// (needed only when `params_read`, i.e. some rule reads `aws.params`).
-pub fn needs_body(host: &str, headers: &HeaderMap, method: &str, params_read: bool) -> bool {
+/// Whether facts for a request to the AWS host `host` need its body: the
+/// query protocols carry the operation in it, and JSON protocols carry the
+/// parameters (needed only when `params_read`, i.e. some rule reads `aws.params`).
+pub fn needs_body(host: Option<&HostFacts>, headers: &HeaderMap, method: &str, params_read: bool) -> bool {
     if method.eq_ignore_ascii_case("GET") || method.eq_ignore_ascii_case("HEAD") {
         return false;
     }
-    let Some(facts) = host::parse(host) else { return false };
+    let Some(host) = host else { return false };
     let form = headers
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    MODELS.with_prefix(&facts.service).any(|s| {
+    MODELS.with_prefix(host.service.as_str()).any(|s| {
         s.protocols.iter().any(|p| match p {
             Protocol::Query | Protocol::Ec2 => true,
             Protocol::Json | Protocol::RestJson => params_read || form,
@@ -95,50 +101,25 @@ pub fn needs_body(host: &str, headers: &HeaderMap, method: &str, params_read: bo
 
 /// The `aws` facts of `request` to the endpoint `api`.
 pub fn extract(request: &AwsRequest<'_>, api: &AwsApi) -> Result<AwsFacts, AwsFacetError> {
-    let host = host::parse(request.host);
-    let signed = signature::parse(request.headers, request.query)?;
+    extract_with_host(request, host::parse(request.host).as_ref(), api)
+}
+
+/// [`extract`], with the request's host already read by [`host::parse`].
+pub fn extract_with_host(
+    request: &AwsRequest<'_>,
+    host: Option<&HostFacts>,
+    api: &AwsApi,
+) -> Result<AwsFacts, AwsFacetError> {
     let query = parse_query(request.query.unwrap_or(""));
+    let signed = signature::parse(request.headers, &query)?;
     let form = request
         .body
         .filter(|b| is_form(request.headers, b))
         .map(|b| parse_query(&String::from_utf8_lossy(b)));
-
-    // Service: the host's prefix and the signature's signing name must agree.
-    let mut candidates: Vec<&Service> = match (&host, &signed.service) {
-        (Some(h), _) => MODELS.with_prefix(&h.service).collect(),
-        (None, Some(signing)) => MODELS.with_signing_name(signing).collect(),
-        (None, None) => Vec::new(),
-    };
-    if let (Some(h), Some(signing)) = (&host, &signed.service) {
-        let agreeing: Vec<&Service> = candidates
-            .iter()
-            .copied()
-            .filter(|s| &s.signing_name == signing)
-            .collect();
-        if agreeing.is_empty() && &h.service != signing {
-            return Err(AwsFacetError::Disagree {
-                what: "service",
-                host: h.service.clone(),
-                signed: signing.clone(),
-            });
-        }
-        candidates = agreeing;
-    }
-    if let (Some(host_region), Some(signed_region)) = (host.as_ref().and_then(|h| h.region.as_ref()), &signed.region)
-        && host_region != signed_region
-        && !(host
-            .as_ref()
-            .is_some_and(|h| h.service == "s3" && is_global_s3(request.host)))
-    {
-        return Err(AwsFacetError::Disagree {
-            what: "region",
-            host: host_region.clone(),
-            signed: signed_region.clone(),
-        });
-    }
+    let candidates = candidates(host, &signed)?;
+    check_region(host, &signed, request.host)?;
 
     // The operation, by the model's protocol.
-    let bucket_from_host = host.as_ref().and_then(|h| h.bucket.clone());
     let mut segments: Vec<&str> = request
         .path
         .strip_prefix('/')
@@ -148,8 +129,8 @@ pub fn extract(request: &AwsRequest<'_>, api: &AwsApi) -> Result<AwsFacts, AwsFa
     if segments == [""] {
         segments.clear();
     }
-    if let Some(bucket) = &bucket_from_host {
-        segments.insert(0, bucket.as_str());
+    if let Some(bucket) = host.and_then(|h| h.bucket.as_deref()) {
+        segments.insert(0, bucket);
     }
     let resolved = operation::resolve(
         &candidates,
@@ -161,57 +142,16 @@ pub fn extract(request: &AwsRequest<'_>, api: &AwsApi) -> Result<AwsFacts, AwsFa
             form: form.as_ref(),
         },
     )?;
+    let operation = resolved.as_ref().and_then(|r| r.operation);
+    let (account, account_name) = account(&signed, operation.is_some_and(|o| o.unsigned), api)?;
 
-    // The account: from the access key only.
-    let unsigned_op = resolved.as_ref().and_then(|r| r.operation).is_some_and(|o| o.unsigned);
-    let account = match &signed.access_key_id {
-        Some(key) => Some(signature::account_of(key).ok_or(AwsFacetError::NoAccount)?),
-        None if unsigned_op => None,
-        None => return Err(AwsFacetError::NoAccount),
+    let service = match host {
+        Some(h) => Some(h.service.clone()),
+        None => resolved
+            .as_ref()
+            .and_then(|r| ServiceName::parse(&r.service.endpoint_prefix).ok()),
     };
-    let account_name = match account {
-        Some(id) if !api.accounts.is_empty() => match api.accounts.iter().find(|(a, _)| *a == id) {
-            Some((_, name)) => Some(name.clone()),
-            None => {
-                let listed: Vec<String> = api.accounts.iter().map(|(a, n)| format!("{a}={n}")).collect();
-                return Err(AwsFacetError::AccountNotListed {
-                    account: id,
-                    listed: listed.join(", "),
-                });
-            }
-        },
-        _ => None,
-    };
-
-    let mut facts = AwsFacts::default();
-    let mut set = |field: &'static str, value: Option<String>| {
-        if let Some(v) = value {
-            facts.strings.insert(field, v);
-        }
-    };
-    let service_name = host
-        .as_ref()
-        .map(|h| h.service.clone())
-        .or_else(|| resolved.as_ref().map(|r| r.service.endpoint_prefix.clone()));
-    let region = signed
-        .region
-        .clone()
-        .or_else(|| host.as_ref().and_then(|h| h.region.clone()));
-    set("service", service_name);
-    set("region", region.clone());
-    set("account", account.map(|a| a.to_string()));
-    set("account_name", account_name);
-    set("method", Some(request.method.to_ascii_uppercase()));
-    if let Some(r) = &resolved {
-        set("protocol", Some(r.protocol.name().to_string()));
-        if let Some(op) = r.operation {
-            set("action", Some(op.name.clone()));
-            set(
-                "iam_action",
-                Some(resource::iam_action(r.service, &op.name, request.method)),
-            );
-        }
-    }
+    let region = signed.region.clone().or_else(|| host.and_then(|h| h.region.clone()));
     let params = resolved
         .as_ref()
         .and_then(|r| resource::params(r, &query, form.as_ref(), request.body));
@@ -222,19 +162,101 @@ pub fn extract(request: &AwsRequest<'_>, api: &AwsApi) -> Result<AwsFacts, AwsFa
     } else {
         (None, None)
     };
-    let arn = resource::arn(
+    let resource = resource::arn(
         resolved.as_ref(),
         bucket.as_deref(),
         key.as_deref(),
         params.as_ref(),
-        region.as_deref(),
+        region.as_ref(),
         account,
     );
-    set("bucket", bucket);
-    set("key", key);
-    set("resource", arn);
-    facts.params = params;
-    Ok(facts)
+    Ok(AwsFacts {
+        service,
+        action: operation.map(|op| op.name.clone()),
+        iam_action: resolved
+            .as_ref()
+            .zip(operation)
+            .map(|(r, op)| resource::iam_action(r.service, &op.name, request.method)),
+        account,
+        account_name,
+        region,
+        resource,
+        bucket,
+        key,
+        params,
+        method: Some(request.method.to_ascii_uppercase()),
+        protocol: resolved.as_ref().map(|r| r.protocol),
+        signature: signed,
+    })
+}
+
+/// The service models the request may be for: the host's prefix and the
+/// signature's signing name must agree.
+fn candidates<'s>(host: Option<&HostFacts>, signed: &'s Signed) -> Result<Vec<&'s Service>, AwsFacetError> {
+    let candidates: Vec<&Service> = match (host, &signed.service) {
+        (Some(h), _) => MODELS.with_prefix(h.service.as_str()).collect(),
+        (None, Some(signing)) => MODELS.with_signing_name(signing.as_str()).collect(),
+        (None, None) => Vec::new(),
+    };
+    let (Some(h), Some(signing)) = (host, &signed.service) else {
+        return Ok(candidates);
+    };
+    let agreeing: Vec<&Service> = candidates
+        .into_iter()
+        .filter(|s| s.signing_name == signing.as_str())
+        .collect();
+    if agreeing.is_empty() && h.service != *signing {
+        return Err(AwsFacetError::Disagree {
+            what: "service",
+            host: h.service.to_string(),
+            signed: signing.to_string(),
+        });
+    }
+    Ok(agreeing)
+}
+
+/// The host's region and the signature's must agree (global S3 hosts take any).
+fn check_region(host: Option<&HostFacts>, signed: &Signed, host_name: &str) -> Result<(), AwsFacetError> {
+    let (Some(h), Some(signed_region)) = (host, &signed.region) else {
+        return Ok(());
+    };
+    match &h.region {
+        Some(host_region) if host_region != signed_region && !(h.service == *"s3" && is_global_s3(host_name)) => {
+            Err(AwsFacetError::Disagree {
+                what: "region",
+                host: host_region.to_string(),
+                signed: signed_region.to_string(),
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The account (from the access key only) and its name; an account the
+/// endpoint does not list is refused.
+fn account(
+    signed: &Signed,
+    unsigned_op: bool,
+    api: &AwsApi,
+) -> Result<(Option<AccountId>, Option<String>), AwsFacetError> {
+    let account = match &signed.access_key_id {
+        Some(key) => signature::account_of(key).ok_or(AwsFacetError::NoAccount)?,
+        None if unsigned_op => return Ok((None, None)),
+        None => return Err(AwsFacetError::NoAccount),
+    };
+    if api.accounts.is_empty() {
+        return Ok((Some(account), None));
+    }
+    match api.accounts.iter().find(|(a, _)| *a == account) {
+        Some((_, name)) => Ok((Some(account), Some(name.clone()))),
+        None => {
+            let listed: Vec<String> = api.accounts.iter().map(|(a, n)| format!("{a}={n}")).collect();
+            Err(AwsFacetError::AccountNotListed {
+                account,
+                listed: listed.join(", "),
+            })
+        }
+    }
 }
 
 fn is_form(headers: &HeaderMap, body: &[u8]) -> bool {

@@ -4,8 +4,9 @@
 use std::collections::BTreeMap;
 
 use super::{Resolved, form_params};
-use crate::aws::{AccountId, Protocol, Service};
-use crate::facet::{Plus, percent_decode};
+use crate::aws::{Protocol, Service};
+use crate::ids::{AccountId, Region};
+use crate::net::query::{Plus, percent_decode};
 
 /// `<prefix>:<Operation>` with IAM's own names where they differ: S3's
 /// bucket-level and multipart names, Lambda's `InvokeFunction`, CloudWatch's
@@ -58,10 +59,10 @@ pub fn arn(
     bucket: Option<&str>,
     key: Option<&str>,
     params: Option<&serde_json::Map<String, serde_json::Value>>,
-    region: Option<&str>,
+    region: Option<&Region>,
     account: Option<AccountId>,
 ) -> Option<String> {
-    let partition = match region {
+    let partition = match region.map(Region::as_str) {
         Some(r) if r.starts_with("cn-") => "aws-cn",
         Some(r) if r.starts_with("us-gov-") => "aws-us-gov",
         _ => "aws",

@@ -2,11 +2,12 @@
 //! the credential scope's region and service. It never decides anything: the
 //! signature is replaced before the request goes upstream.
 
+use std::collections::BTreeMap;
+
 use http::HeaderMap;
 
 use super::AwsFacetError;
-use crate::aws::AccountId;
-use crate::facet::http::parse_query;
+use crate::ids::{AccountId, Region, ServiceName};
 
 /// The parts of a SigV4 (or SigV2) signature that facets read.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -14,15 +15,23 @@ pub struct Signed {
     /// The access key id.
     pub access_key_id: Option<String>,
     /// The credential scope's region.
-    pub region: Option<String>,
+    pub region: Option<Region>,
     /// The credential scope's service (the signing name).
-    pub service: Option<String>,
-    /// Signed in the query string (a presigned URL).
-    pub presigned: bool,
+    pub service: Option<ServiceName>,
+    /// Signed in the query string (a presigned URL): for how long the
+    /// agent asked it to be valid (`X-Amz-Expires`), if it said.
+    pub presigned: Option<Presigned>,
 }
 
-/// Reads the signature from the `Authorization` header or the query string.
-pub fn parse(headers: &HeaderMap, query: Option<&str>) -> Result<Signed, AwsFacetError> {
+/// A signature in the query string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Presigned {
+    /// `X-Amz-Expires`, in seconds, if given and a number.
+    pub expires: Option<u64>,
+}
+
+/// Reads the signature from the `Authorization` header or the (decoded) query.
+pub fn parse(headers: &HeaderMap, query: &BTreeMap<String, Vec<String>>) -> Result<Signed, AwsFacetError> {
     let mut values = headers.get_all(http::header::AUTHORIZATION).iter();
     let header = values.next();
     if values.next().is_some() {
@@ -30,24 +39,24 @@ pub fn parse(headers: &HeaderMap, query: Option<&str>) -> Result<Signed, AwsFace
             "the request carries two Authorization headers".to_string(),
         ));
     }
-    let query = parse_query(query.unwrap_or(""));
     let presigned = query.get("X-Amz-Credential").or_else(|| query.get("AWSAccessKeyId"));
     match (header, presigned) {
         (Some(_), Some(_)) => Err(AwsFacetError::Conflict(
             "the request is signed both in its Authorization header and in its query string".to_string(),
         )),
-        (Some(value), None) => Ok(from_header(value.to_str().unwrap_or(""))),
+        (Some(value), None) => from_header(value.to_str().unwrap_or("")),
         (None, Some(values)) if values.len() > 1 => Err(AwsFacetError::Conflict(
             "the query string carries two credentials".to_string(),
         )),
         (None, Some(values)) => {
             let value = values.first().map(String::as_str).unwrap_or("");
             let mut signed = if query.contains_key("X-Amz-Credential") {
-                scope(value)
+                scope(value)?
             } else {
                 key_only(value)
             };
-            signed.presigned = true;
+            let expires = query.get("X-Amz-Expires").and_then(|v| v.first()?.parse().ok());
+            signed.presigned = Some(Presigned { expires });
             Ok(signed)
         }
         (None, None) => Ok(Signed::default()),
@@ -56,10 +65,10 @@ pub fn parse(headers: &HeaderMap, query: Option<&str>) -> Result<Signed, AwsFace
 
 /// `AWS4-HMAC-SHA256 Credential=KEY/DATE/REGION/SERVICE/aws4_request, …`,
 /// SigV4a (`AWS4-ECDSA-P256-SHA256`, no region) or SigV2 (`AWS KEY:SIG`).
-fn from_header(value: &str) -> Signed {
+fn from_header(value: &str) -> Result<Signed, AwsFacetError> {
     let value = value.trim();
     if let Some(v2) = value.strip_prefix("AWS ") {
-        return key_only(v2.split(':').next().unwrap_or(""));
+        return Ok(key_only(v2.split(':').next().unwrap_or("")));
     }
     let credential = value
         .split([' ', ','])
@@ -69,24 +78,26 @@ fn from_header(value: &str) -> Signed {
 }
 
 /// `KEY/DATE/REGION/SERVICE/aws4_request` (or `KEY/DATE/SERVICE/aws4_request` for SigV4a).
-fn scope(credential: &str) -> Signed {
+fn scope(credential: &str) -> Result<Signed, AwsFacetError> {
     let parts: Vec<&str> = credential.split('/').collect();
     let nonempty = |s: &&str| (!s.is_empty()).then(|| s.to_string());
-    match parts.as_slice() {
-        [key, _date, region, service, "aws4_request"] => Signed {
+    let region = |s: &str| (!s.is_empty()).then(|| Region::parse(s)).transpose();
+    let service = |s: &str| (!s.is_empty()).then(|| ServiceName::parse(s)).transpose();
+    Ok(match parts.as_slice() {
+        [key, _date, r, s, "aws4_request"] => Signed {
             access_key_id: nonempty(key),
-            region: nonempty(region),
-            service: nonempty(service),
-            presigned: false,
+            region: region(r)?,
+            service: service(s)?,
+            presigned: None,
         },
-        [key, _date, service, "aws4_request"] => Signed {
+        [key, _date, s, "aws4_request"] => Signed {
             access_key_id: nonempty(key),
-            service: nonempty(service),
+            service: service(s)?,
             ..Signed::default()
         },
         [key, ..] => key_only(key),
         [] => Signed::default(),
-    }
+    })
 }
 
 fn key_only(key: &str) -> Signed {
@@ -143,18 +154,20 @@ mod tests {
                 .parse()
                 .unwrap(),
         );
-        let s = parse(&headers, None).unwrap();
+        let none = BTreeMap::new();
+        let s = parse(&headers, &none).unwrap();
         assert_eq!(
-            (s.region.as_deref(), s.service.as_deref()),
-            (Some("eu-west-1"), Some("dynamodb"))
+            (s.region.unwrap().as_str(), s.service.unwrap().as_str()),
+            ("eu-west-1", "dynamodb")
         );
         let q = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIA222222222222XXXX%2F20261123%2Fus-west-2%2Fs3%2Faws4_request";
-        let s = parse(&HeaderMap::new(), Some(q)).unwrap();
-        assert!(s.presigned);
+        let q = crate::net::query::parse_query(q);
+        let s = parse(&HeaderMap::new(), &q).unwrap();
+        assert!(s.presigned.is_some());
         assert_eq!(
-            (s.access_key_id.as_deref(), s.region.as_deref()),
+            (s.access_key_id.as_deref(), s.region.as_ref().map(Region::as_str)),
             (Some("AKIA222222222222XXXX"), Some("us-west-2"))
         );
-        assert!(parse(&headers, Some(q)).is_err(), "two signatures conflict");
+        assert!(parse(&headers, &q).is_err(), "two signatures conflict");
     }
 }

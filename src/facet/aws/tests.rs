@@ -2,7 +2,7 @@
 //! (`tests/aws_corpus.rs`) covers real clients.
 
 use super::*;
-use crate::aws::AccountId;
+use crate::ids::AccountId;
 
 fn api(accounts: &[(&str, &str)]) -> AwsApi {
     AwsApi {
@@ -45,7 +45,7 @@ fn facts(
 }
 
 fn action(result: Result<AwsFacts, AwsFacetError>) -> Option<String> {
-    result.unwrap().strings.get("action").cloned()
+    result.unwrap().action
 }
 
 #[test]
@@ -113,9 +113,9 @@ fn s3_tie_breaks_and_styles() {
         "",
     )
     .unwrap();
-    assert_eq!(f.strings["bucket"], "dotted.name");
-    assert_eq!(f.strings["key"], "a b/c+d");
-    assert_eq!(f.strings["resource"], "arn:aws:s3:::dotted.name/a b/c+d");
+    assert_eq!(f.text("bucket").unwrap(), "dotted.name");
+    assert_eq!(f.text("key").unwrap(), "a b/c+d");
+    assert_eq!(f.text("resource").unwrap(), "arn:aws:s3:::dotted.name/a b/c+d");
 }
 
 #[test]
@@ -130,10 +130,13 @@ fn json_query_and_cbor_protocols() {
     )
     .unwrap();
     assert_eq!(
-        (f.strings["action"].as_str(), f.strings["iam_action"].as_str()),
+        (f.text("action").unwrap(), f.text("iam_action").unwrap()),
         ("PutItem", "dynamodb:PutItem")
     );
-    assert_eq!(f.strings["resource"], "arn:aws:dynamodb:us-east-1:111111111111:table/t");
+    assert_eq!(
+        f.text("resource").unwrap(),
+        "arn:aws:dynamodb:us-east-1:111111111111:table/t"
+    );
     let sqs = signed("sqs", "us-east-1");
     let json = facts(
         "POST",
@@ -164,7 +167,7 @@ fn json_query_and_cbor_protocols() {
     );
     let cbor = cbor.unwrap();
     assert_eq!(
-        (cbor.strings["action"].as_str(), cbor.strings["iam_action"].as_str()),
+        (cbor.text("action").unwrap(), cbor.text("iam_action").unwrap()),
         ("GetMetricData", "cloudwatch:GetMetricData")
     );
     let iam = facts(
@@ -176,7 +179,7 @@ fn json_query_and_cbor_protocols() {
     )
     .unwrap();
     assert_eq!(
-        (iam.strings["action"].as_str(), iam.strings["region"].as_str()),
+        (iam.text("action").unwrap(), iam.text("region").unwrap()),
         ("CreateUser", "us-east-1")
     );
 }
@@ -249,7 +252,7 @@ fn accounts_come_from_the_key_and_must_be_listed() {
     };
     let f = extract(&request, &api(&[("111111111111", "prod")])).unwrap();
     assert_eq!(
-        (f.strings["account"].as_str(), f.strings["account_name"].as_str()),
+        (f.text("account").unwrap(), f.text("account_name").unwrap()),
         ("111111111111", "prod")
     );
     assert!(matches!(

@@ -9,9 +9,28 @@ use http::HeaderMap;
 use http::header::PROXY_AUTHORIZATION;
 use subtle::ConstantTimeEq;
 
-use super::ProxyError;
-use crate::config::{AgentConfig, AgentName, TokenHash};
-use crate::facet::{Plus, percent_decode};
+use crate::config::{AgentConfig, TokenHash};
+use crate::ids::AgentName;
+use crate::net::query::{Plus, percent_decode};
+
+/// Why an agent was not let in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    /// No `Proxy-Authorization`.
+    #[error(
+        "proxy authentication required: send the agent's name and token, as in HTTPS_PROXY=http://NAME:TOKEN@host:port"
+    )]
+    Missing,
+    /// `Proxy-Authorization` that is not `Basic NAME:TOKEN`.
+    #[error("proxy authentication required: Proxy-Authorization must be `Basic` with base64 of NAME:TOKEN")]
+    Malformed,
+    /// An unknown name or a wrong token.
+    #[error("proxy authentication required: unknown agent or wrong token")]
+    Wrong,
+    /// No agent is configured and the client is not on this machine.
+    #[error("no agents are configured, so only clients on this machine may connect")]
+    LoopbackOnly,
+}
 
 /// The agents that may use the proxy.
 #[derive(Debug)]
@@ -38,18 +57,14 @@ impl Agents {
     }
 
     /// Identifies the agent behind a request from `peer`.
-    pub fn authenticate(&self, headers: &HeaderMap, peer: IpAddr) -> Result<AgentName, ProxyError> {
+    pub fn authenticate(&self, headers: &HeaderMap, peer: IpAddr) -> Result<AgentName, AuthError> {
         let tokens = match self {
             Agents::LoopbackOnly if peer.is_loopback() => return Ok(AgentName::local()),
-            Agents::LoopbackOnly => return Err(ProxyError::LoopbackOnly),
+            Agents::LoopbackOnly => return Err(AuthError::LoopbackOnly),
             Agents::Tokens(tokens) => tokens,
         };
-        let header = headers.get(PROXY_AUTHORIZATION).ok_or(ProxyError::ProxyAuth(
-            "send the agent's name and token, as in HTTPS_PROXY=http://NAME:TOKEN@host:port",
-        ))?;
-        let (user, token) = basic_credentials(header.as_bytes()).ok_or(ProxyError::ProxyAuth(
-            "Proxy-Authorization must be `Basic` with base64 of NAME:TOKEN",
-        ))?;
+        let header = headers.get(PROXY_AUTHORIZATION).ok_or(AuthError::Missing)?;
+        let (user, token) = basic_credentials(header.as_bytes()).ok_or(AuthError::Malformed)?;
         let presented = TokenHash::of(token.as_bytes());
         let known = AgentName::parse(&user)
             .ok()
@@ -61,7 +76,7 @@ impl Agents {
         let equal: bool = presented.as_bytes().ct_eq(expected.as_bytes()).into();
         match known {
             Some((name, _)) if equal => Ok(name.clone()),
-            _ => Err(ProxyError::ProxyAuth("unknown agent or wrong token")),
+            _ => Err(AuthError::Wrong),
         }
     }
 }
@@ -120,7 +135,7 @@ mod tests {
             headers("ci-bot"),
         ] {
             let err = agents.authenticate(&h, LOOPBACK).unwrap_err();
-            assert!(matches!(err, ProxyError::ProxyAuth(_)), "{err}");
+            assert!(err != AuthError::LoopbackOnly, "{err}");
         }
     }
 
@@ -133,7 +148,7 @@ mod tests {
         );
         assert!(matches!(
             agents.authenticate(&HeaderMap::new(), REMOTE),
-            Err(ProxyError::LoopbackOnly)
+            Err(AuthError::LoopbackOnly)
         ));
     }
 }

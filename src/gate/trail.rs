@@ -1,20 +1,24 @@
-//! Byte counting for the audit record: the agent's body is counted as it is
-//! read, and the response body carries the record until its last byte is
-//! sent (or the agent goes away), then hands it to the audit log.
+//! Exactly one record per request: the agent's body is counted as it is
+//! read, and the response body carries the request's context until its last
+//! byte is sent (or the agent goes away), then the record is built and
+//! handed to the audit log.
 
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
-use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 use http::HeaderMap;
 use http_body::{Body as HttpBody, Frame, SizeHint};
+use http_body_util::BodyExt;
 use pin_project_lite::pin_project;
 
-use super::body::{Body, BodyError};
-use crate::audit::{Audit, Record, Verdict};
+use super::context::Context as RequestContext;
+use super::record::{self, Ending, Finish, Refusal};
+use super::respond::ErrorFormat;
+use crate::audit::Audit;
+use crate::net::body::{self, Body, BodyError};
 
 /// How much of an error response is kept to find its AWS error code.
 const ERROR_PREFIX: usize = 4096;
@@ -59,61 +63,64 @@ impl<B: HttpBody<Data = Bytes>> HttpBody for Counted<B> {
     }
 }
 
-/// A request's record while it is decided and forwarded. If the request is
-/// dropped before its response is made (the agent went away mid-hold, say),
-/// the record is written as such; otherwise the response body carries it.
+/// A request's context while it is decided and forwarded, and the promise
+/// of its record: if the request is dropped before its response is made
+/// (the agent went away mid-hold, say), the record is written as such;
+/// otherwise the response body carries the trail and writes it when done.
 pub struct Trail {
-    /// The record so far.
-    pub record: Record,
-    started: Instant,
+    /// What the stages found so far.
+    pub context: RequestContext,
+    status: u16,
+    refusal: Option<Refusal>,
     bytes_in: Arc<AtomicU64>,
-    aws: bool,
     audit: Arc<Audit>,
     written: bool,
 }
 
 impl Trail {
-    /// The record of a request that has just arrived; `aws` says whether
-    /// its error responses carry AWS error codes.
-    pub fn begin(record: Record, aws: bool, audit: Arc<Audit>) -> Trail {
+    /// The trail of a request that has just arrived.
+    pub fn begin(context: RequestContext, audit: Arc<Audit>) -> Trail {
         Trail {
-            record,
-            started: Instant::now(),
+            context,
+            status: 0,
+            refusal: None,
             bytes_in: Arc::default(),
-            aws,
             audit,
             written: false,
         }
     }
 
-    /// When the request arrived.
-    pub fn started(&self) -> Instant {
-        self.started
-    }
-
     /// `request`, with its body counted for the record.
     pub fn counted(&self, request: http::Request<hyper::body::Incoming>) -> http::Request<Body> {
         let count = Arc::clone(&self.bytes_in);
-        request.map(|incoming| super::body::boxed(Counted::new(incoming, count)))
+        request.map(|incoming| body::boxed(Counted::new(incoming, count)))
     }
 
-    /// `response`, tagged with the request's id, its body carrying the record.
-    pub fn respond(self, mut response: http::Response<Body>) -> http::Response<Body> {
-        if let Ok(id) = http::HeaderValue::from_str(&self.record.id) {
+    /// `response`, tagged with the request's id, its body carrying the
+    /// record; `refusal` says why the gate refused or failed it, if it did.
+    /// A HEAD response has no body to carry it, so its record is written now.
+    pub fn respond(mut self, mut response: http::Response<Body>, refusal: Option<Refusal>) -> http::Response<Body> {
+        if let Ok(id) = http::HeaderValue::from_str(&self.context.id) {
             response.headers_mut().insert("x-clawgate-request-id", id);
         }
         let (parts, body) = response.into_parts();
-        let error = self.aws && (parts.status.is_client_error() || parts.status.is_server_error());
-        let mut trail = self;
-        trail.record.status = parts.status.as_u16();
+        let aws = self.context.format != ErrorFormat::Text && refusal.is_none();
+        let error = aws && (parts.status.is_client_error() || parts.status.is_server_error());
+        self.status = parts.status.as_u16();
+        self.refusal = refusal;
+        if self.context.method == http::Method::HEAD {
+            let upstream_error = error.then(|| crate::aws::error_code(&parts.headers, b"")).flatten();
+            self.write(Ending::Complete, 0, upstream_error);
+            return http::Response::from_parts(parts, body);
+        }
         let audited = Audited {
             inner: body,
-            trail,
+            trail: self,
             headers: if error { parts.headers.clone() } else { HeaderMap::new() },
             error_prefix: error.then(BytesMut::new),
             bytes_out: 0,
         };
-        http::Response::from_parts(parts, http_body_util::BodyExt::boxed_unsync(audited))
+        http::Response::from_parts(parts, BodyExt::boxed_unsync(audited))
     }
 
     /// Drops the record unwritten: an intercepting CONNECT has none of its
@@ -122,39 +129,28 @@ impl Trail {
         self.written = true;
     }
 
-    /// Writes the record, once.
-    fn write(&mut self, bytes_out: u64, aws_error: Option<String>) {
+    /// Builds the record and hands it to the audit log, once.
+    fn write(&mut self, ending: Ending, bytes_out: u64, upstream_error: Option<String>) {
         if std::mem::replace(&mut self.written, true) {
             return;
         }
-        let mut record = std::mem::take(&mut self.record);
-        record.bytes_in = self.bytes_in.load(Ordering::Relaxed);
-        record.bytes_out = bytes_out;
-        record.duration_ms = crate::audit::millis(self.started.elapsed());
-        record.aws_error = record.aws_error.or(aws_error);
-        self.audit.record(record);
+        let finish = Finish {
+            status: self.status,
+            refusal: self.refusal.take(),
+            ending,
+            upstream_error,
+            bytes_in: self.bytes_in.load(Ordering::Relaxed),
+            bytes_out,
+        };
+        self.audit.record(record::build(&mut self.context, finish));
     }
 }
 
 impl Drop for Trail {
     fn drop(&mut self) {
-        if !self.written {
-            let record = &mut self.record;
-            record.error = Some(AGENT_LEFT.to_string());
-            record.status = CLIENT_CLOSED;
-            if record.decision.is_none() {
-                record.decision = Some(Verdict::Deny);
-                record.reason = Some("the agent went away before it was decided".to_string());
-            }
-            self.write(0, None);
-        }
+        self.write(Ending::LeftEarly, 0, None);
     }
 }
-
-/// What a record says of a request whose agent left before the end.
-const AGENT_LEFT: &str = "the agent went away before the response was complete";
-/// The status recorded for it (nginx's "client closed request").
-const CLIENT_CLOSED: u16 = 499;
 
 /// The response body the agent receives; counts what it sends, and writes
 /// the record when done (or when the agent goes away first).
@@ -168,21 +164,23 @@ pub struct Audited {
 
 impl Audited {
     /// Hands the record to the audit log, once.
-    fn finish(&mut self) {
-        let aws_error = self
+    fn finish(&mut self, ending: Ending) {
+        let upstream_error = self
             .error_prefix
             .as_ref()
             .and_then(|prefix| crate::aws::error_code(&self.headers, prefix));
-        self.trail.write(self.bytes_out, aws_error);
+        self.trail.write(ending, self.bytes_out, upstream_error);
     }
 }
 
 impl Drop for Audited {
     fn drop(&mut self) {
-        if !self.trail.written && !self.inner.is_end_stream() {
-            self.trail.record.error = Some(AGENT_LEFT.to_string());
-        }
-        self.finish();
+        let ending = if self.inner.is_end_stream() {
+            Ending::Complete
+        } else {
+            Ending::LeftDuring
+        };
+        self.finish(ending);
     }
 }
 
@@ -203,13 +201,8 @@ impl HttpBody for Audited {
                     }
                 }
             }
-            Poll::Ready(None) => this.finish(),
-            Poll::Ready(Some(Err(e))) => {
-                if !this.trail.written {
-                    this.trail.record.error = Some(format!("the response broke off: {e}"));
-                }
-                this.finish();
-            }
+            Poll::Ready(None) => this.finish(Ending::Complete),
+            Poll::Ready(Some(Err(e))) => this.finish(Ending::BrokeOff(e.to_string())),
             Poll::Pending => {}
         }
         polled

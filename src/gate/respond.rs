@@ -1,124 +1,50 @@
-//! Why clawgate refused or failed a request, and the ONE place such errors
-//! become responses to the agent.
+//! The ONE place errors become responses to the agent: plain text for
+//! proxy clients, the AWS error shape of the service's protocol for SDKs.
 
 use http::header::{CONTENT_TYPE, HeaderValue, PROXY_AUTHENTICATE};
 use http::{HeaderMap, Response, StatusCode};
 use hyper::ext::ReasonPhrase;
 
-use super::body::{self, Body};
-use super::dial::DialError;
-use crate::aws::sts::StsError;
+use super::GateError;
 use crate::aws::{MODELS, Protocol};
-use crate::facet::aws::host;
-use crate::policy::Denial;
+use crate::facet::aws::host::{self, HostFacts};
+use crate::net::body::{self, Body};
 
-/// Everything that stops a request between the agent and the upstream. Each
-/// variant says which side is at fault in its status: 4xx the agent, 502/504
-/// the upstream, 500/503 clawgate itself.
-#[derive(Debug, thiserror::Error)]
-pub enum ProxyError {
-    /// The agent sent no or wrong credentials.
-    #[error("proxy authentication required: {0}")]
-    ProxyAuth(&'static str),
-    /// No agent is configured and the client is not on this machine.
-    #[error("no agents are configured, so only clients on this machine may connect")]
-    LoopbackOnly,
-    /// The request is malformed for a proxy.
-    #[error("bad request: {0}")]
-    BadRequest(String),
-    /// The request's `Host` disagrees with the host the tunnel was opened to.
-    #[error("the request is for `{host}` but the tunnel was opened to `{target}`; they must be the same")]
-    HostMismatch {
-        /// What the request named.
-        host: String,
-        /// What the CONNECT named.
-        target: String,
-    },
-    /// No endpoint claims the host and unclaimed hosts are denied.
-    #[error(
-        "host `{0}` is not claimed by any endpoint, and gateway.unknown_host = \"deny\"; \
-         add it to an endpoint's `hosts` to use it"
-    )]
-    UnknownHost(String),
-    /// The upstream could not be dialled, or dialling was refused.
-    #[error("cannot reach the upstream: {0}")]
-    Dial(#[from] DialError),
-    /// The upstream failed after the connection was made.
-    #[error("the upstream `{target}` failed: {reason}")]
-    Upstream {
-        /// The upstream host and port.
-        target: String,
-        /// What went wrong.
-        reason: String,
-    },
-    /// The rules deny the request.
-    #[error("{0}")]
-    Denied(Denial),
-    /// The endpoint has no base key to assume roles with.
-    #[error("{}", match .0 {
-        Some(why) => why.clone(),
-        None => "this aws_api endpoint names no `credential`, so clawgate has no key to assume roles with".to_string(),
-    })]
-    NoBaseKey(Option<String>),
-    /// STS did not give credentials for the target account.
-    #[error("{0}")]
-    Sts(StsError),
-    /// A form of request clawgate cannot handle yet; refused rather than passed on.
-    #[error("{0}")]
-    Unsupported(&'static str),
-    /// clawgate itself failed.
-    #[error("clawgate failed: {0}")]
-    Internal(String),
-    /// Too many connections are open.
-    #[error("too many connections ({0}); try again shortly")]
-    Busy(usize),
+/// The response the agent receives for `error`: the status, a reason
+/// phrase that carries the message (clients print it for a failed CONNECT),
+/// an `x-clawgate-reason` header with it (a HEAD response has no body), and
+/// the message as the body, in the shape the agent's client expects. The
+/// one place errors become responses; messages never hold a secret.
+pub fn respond(error: &GateError, format: ErrorFormat) -> Response<Body> {
+    let status = error.status();
+    let message = format!("clawgate: {error}");
+    let (content_type, text) = format.render(status, &message);
+    let mut response = Response::new(body::full(text));
+    *response.status_mut() = status;
+    let printable: String = message
+        .chars()
+        .map(|c| if c.is_ascii_graphic() { c } else { ' ' })
+        .collect();
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if format == ErrorFormat::AwsJson {
+        headers.insert("x-amzn-errortype", HeaderValue::from_static(aws_code(status, true)));
+    }
+    if status == StatusCode::PROXY_AUTHENTICATION_REQUIRED {
+        headers.insert(PROXY_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"clawgate\""));
+    }
+    if let Ok(reason) = HeaderValue::from_str(&printable) {
+        headers.insert(REASON_HEADER, reason);
+    }
+    let phrase = format!("{} ({printable})", status.canonical_reason().unwrap_or("Error"));
+    if let Ok(reason) = ReasonPhrase::try_from(phrase.into_bytes()) {
+        response.extensions_mut().insert(reason);
+    }
+    response
 }
 
-impl ProxyError {
-    /// The HTTP status the agent receives.
-    pub fn status(&self) -> StatusCode {
-        match self {
-            ProxyError::ProxyAuth(_) => StatusCode::PROXY_AUTHENTICATION_REQUIRED,
-            ProxyError::LoopbackOnly | ProxyError::UnknownHost(_) | ProxyError::Denied(_) => StatusCode::FORBIDDEN,
-            ProxyError::BadRequest(_) | ProxyError::HostMismatch { .. } => StatusCode::BAD_REQUEST,
-            ProxyError::Dial(DialError::Forbidden { .. }) => StatusCode::FORBIDDEN,
-            ProxyError::Dial(DialError::Timeout { .. }) => StatusCode::GATEWAY_TIMEOUT,
-            ProxyError::Dial(_) | ProxyError::Upstream { .. } => StatusCode::BAD_GATEWAY,
-            ProxyError::Busy(_) | ProxyError::NoBaseKey(_) => StatusCode::SERVICE_UNAVAILABLE,
-            ProxyError::Sts(StsError::Refused { .. }) | ProxyError::Unsupported(_) => StatusCode::FORBIDDEN,
-            ProxyError::Sts(_) => StatusCode::BAD_GATEWAY,
-            ProxyError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-
-    /// The response the agent receives: the status, a reason phrase that
-    /// carries the message (clients print it for a failed CONNECT), and the
-    /// message as a plain-text body.
-    pub fn into_response(self, format: ErrorFormat) -> Response<Body> {
-        let status = self.status();
-        let message = format!("clawgate: {self}");
-        let (content_type, text) = format.render(status, &message);
-        let mut response = Response::new(body::full(text));
-        *response.status_mut() = status;
-        let headers = response.headers_mut();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-        if format == ErrorFormat::AwsJson {
-            headers.insert("x-amzn-errortype", HeaderValue::from_static(aws_code(status, true)));
-        }
-        if status == StatusCode::PROXY_AUTHENTICATION_REQUIRED {
-            headers.insert(PROXY_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"clawgate\""));
-        }
-        let phrase = format!("{} ({message})", status.canonical_reason().unwrap_or("Error"));
-        let printable: String = phrase
-            .chars()
-            .map(|c| if c.is_ascii_graphic() { c } else { ' ' })
-            .collect();
-        if let Ok(reason) = ReasonPhrase::try_from(printable.into_bytes()) {
-            response.extensions_mut().insert(reason);
-        }
-        response
-    }
-}
+/// The header that carries clawgate's reason for refusing or failing a request.
+pub const REASON_HEADER: &str = "x-clawgate-reason";
 
 /// How an error is written for the agent: plain text for proxy clients and
 /// plain HTTPS APIs, the AWS error shape of the service's protocol for AWS
@@ -140,7 +66,12 @@ pub enum ErrorFormat {
 impl ErrorFormat {
     /// The format the agent's client expects for a request to `host`.
     pub fn for_request(host: &str, headers: &HeaderMap) -> ErrorFormat {
-        let Some(facts) = host::parse(host) else {
+        ErrorFormat::for_host(host::parse(host).as_ref(), headers)
+    }
+
+    /// The format for a request to a host [`host::parse`] has read.
+    pub fn for_host(host: Option<&HostFacts>, headers: &HeaderMap) -> ErrorFormat {
+        let Some(facts) = host else {
             return ErrorFormat::Text;
         };
         let content_type = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
@@ -148,7 +79,7 @@ impl ErrorFormat {
             return ErrorFormat::AwsJson;
         }
         let protocol = MODELS
-            .with_prefix(&facts.service)
+            .with_prefix(facts.service.as_str())
             .find_map(|s| s.protocols.first().copied());
         match protocol {
             Some(Protocol::Ec2) => ErrorFormat::AwsEc2Xml,
@@ -156,6 +87,11 @@ impl ErrorFormat {
             Some(Protocol::Json | Protocol::RestJson | Protocol::Cbor) => ErrorFormat::AwsJson,
             Some(Protocol::Query) | None => ErrorFormat::AwsQueryXml,
         }
+    }
+
+    /// The AWS error code an error with `status` carries in this format.
+    pub fn code(self, status: StatusCode) -> Option<&'static str> {
+        (self != ErrorFormat::Text).then(|| aws_code(status, self == ErrorFormat::AwsJson))
     }
 
     /// The content type and body for an error with `status` and `message`.
@@ -251,12 +187,16 @@ mod tests {
 
     #[test]
     fn a_denial_names_the_rule_in_the_aws_shape() {
-        let denial = Denial::Rule {
-            rule: "prod is read-only".into(),
+        let denial = crate::policy::Denial::Rule {
+            rule: crate::ids::RuleName::new("prod is read-only"),
             reason: Some("agents may only <read>".into()),
         };
-        let response = ProxyError::Denied(denial).into_response(ErrorFormat::AwsRestXml);
+        let response = respond(&GateError::Denied(denial), ErrorFormat::AwsRestXml);
         assert_eq!(response.status(), 403);
+        assert_eq!(
+            response.headers()[REASON_HEADER],
+            "clawgate: denied by rule 'prod is read-only': agents may only <read>"
+        );
         let (_, text) = ErrorFormat::AwsRestXml.render(StatusCode::FORBIDDEN, "clawgate: denied by rule 'x': a <b>");
         assert_eq!(text, "<Error><Code>AccessDenied</Code><Message>clawgate: denied by rule &apos;x&apos;: a &lt;b&gt;</Message><RequestId>clawgate</RequestId></Error>".replace("&apos;", "'"));
         let (_, json) = ErrorFormat::AwsJson.render(StatusCode::FORBIDDEN, "clawgate: denied");

@@ -12,10 +12,27 @@ use http::Uri;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
-use crate::config::Resolve;
+use super::HostPattern;
 
 /// The instance-metadata address of EC2 over IPv6.
 const METADATA_V6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254);
+
+/// Host patterns dialled at a fixed address (VPC endpoints, tests); TLS still
+/// verifies the real host name.
+#[derive(Debug, Clone, Default)]
+pub struct Resolve(Vec<(HostPattern, SocketAddr)>);
+
+impl Resolve {
+    /// Dials each pattern's hosts at its address; the first matching pattern wins.
+    pub fn new(entries: Vec<(HostPattern, SocketAddr)>) -> Resolve {
+        Resolve(entries)
+    }
+
+    /// The address configured for `host`, if any; the first matching pattern wins.
+    pub fn lookup(&self, host: &str) -> Option<SocketAddr> {
+        self.0.iter().find(|(p, _)| p.matches(host)).map(|(_, a)| *a)
+    }
+}
 
 /// Why an upstream could not be dialled.
 #[derive(Debug, Clone, thiserror::Error)]

@@ -16,11 +16,37 @@ use rustls::ClientConfig;
 
 use super::body::{self, Body};
 use super::dial::{DialError, Dialer};
-use super::{ProxyError, Target};
-use crate::transport::{Answer, Transport};
+use super::target::Target;
+use super::transport::{Answer, Transport, TransportError};
 
 /// How long an unused upstream connection stays in the pool.
 const POOL_IDLE: std::time::Duration = std::time::Duration::from_secs(90);
+
+/// Why a request sent upstream got no response.
+#[derive(Debug, thiserror::Error)]
+pub enum UpstreamError {
+    /// The upstream could not be dialled, or dialling was refused.
+    #[error("cannot reach the upstream: {0}")]
+    Dial(#[from] DialError),
+    /// The request's path does not make a URL for the upstream.
+    #[error("cannot forward to `{target}{path}`: {source}")]
+    Uri {
+        /// The upstream host and port.
+        target: String,
+        /// The path asked for.
+        path: String,
+        /// Why.
+        source: http::uri::InvalidUri,
+    },
+    /// The upstream failed after the connection was made.
+    #[error("the upstream `{target}` failed: {reason}")]
+    Failed {
+        /// The upstream host and port.
+        target: String,
+        /// What went wrong, cause by cause.
+        reason: String,
+    },
+}
 
 /// The pooled HTTP/1.1 and HTTP/2 client for upstream requests.
 #[derive(Clone, Debug)]
@@ -52,12 +78,18 @@ impl Upstream {
         scheme: Scheme,
         target: &Target,
         request: Request<Body>,
-    ) -> Result<Response<Incoming>, ProxyError> {
+    ) -> Result<Response<Incoming>, UpstreamError> {
         let default_port = if scheme == Scheme::HTTP { 80 } else { 443 };
         let (mut parts, body) = request.into_parts();
         let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-        parts.uri = Uri::try_from(format!("{scheme}://{}{path}", target.authority(default_port)))
-            .map_err(|e| ProxyError::BadRequest(format!("cannot forward to `{target}{path}`: {e}")))?;
+        parts.uri =
+            Uri::try_from(format!("{scheme}://{}{path}", target.authority(default_port))).map_err(|source| {
+                UpstreamError::Uri {
+                    target: target.to_string(),
+                    path: path.to_string(),
+                    source,
+                }
+            })?;
         // The client upgrades to HTTP/2 when the upstream offers it.
         parts.version = Version::HTTP_11;
         strip_hop_by_hop(&mut parts.headers);
@@ -66,7 +98,7 @@ impl Upstream {
             .client
             .request(request)
             .await
-            .map_err(|e| upstream_error(target, &e))?;
+            .map_err(|e| upstream_error(&target.to_string(), &e))?;
         let mut response = response;
         strip_hop_by_hop(response.headers_mut());
         Ok(response)
@@ -109,12 +141,12 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
 
 /// Turns a client error into the agent's error: the dial error if that is
 /// what failed, otherwise the chain of causes as one line.
-fn upstream_error(target: &Target, error: &hyper_util::client::legacy::Error) -> ProxyError {
+fn upstream_error(target: &str, error: &hyper_util::client::legacy::Error) -> UpstreamError {
     let mut reasons: Vec<String> = Vec::new();
     let mut cause: Option<&(dyn StdError + 'static)> = Some(error);
     while let Some(e) = cause {
         if let Some(dial) = e.downcast_ref::<DialError>() {
-            return ProxyError::Dial(dial.clone());
+            return UpstreamError::Dial(dial.clone());
         }
         let text = e.to_string();
         if !reasons.iter().any(|r| r.contains(&text)) {
@@ -122,7 +154,7 @@ fn upstream_error(target: &Target, error: &hyper_util::client::legacy::Error) ->
         }
         cause = e.source();
     }
-    ProxyError::Upstream {
+    UpstreamError::Failed {
         target: target.to_string(),
         reason: reasons.join(": "),
     }
@@ -132,14 +164,28 @@ fn upstream_error(target: &Target, error: &hyper_util::client::legacy::Error) ->
 impl Transport for Upstream {
     fn post<'a>(&'a self, url: String, headers: HeaderMap, body: Bytes) -> Answer<'a> {
         Box::pin(async move {
-            let mut request = Request::post(url).body(body::full(body)).map_err(|e| e.to_string())?;
+            let mut request =
+                Request::post(url.as_str())
+                    .body(body::full(body))
+                    .map_err(|source| TransportError::Request {
+                        url: url.clone(),
+                        source,
+                    })?;
             *request.headers_mut() = headers;
-            let response = self.client.request(request).await.map_err(|e| e.to_string())?;
+            let target = request
+                .uri()
+                .authority()
+                .map_or_else(|| url.clone(), ToString::to_string);
+            let response = self
+                .client
+                .request(request)
+                .await
+                .map_err(|e| upstream_error(&target, &e))?;
             let status = response.status();
             let answer = Limited::new(response.into_body(), MAX_ANSWER)
                 .collect()
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| TransportError::Answer(e.to_string()))?;
             Ok((status, answer.to_bytes()))
         })
     }

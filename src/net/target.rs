@@ -5,7 +5,24 @@ use std::net::Ipv6Addr;
 
 use http::uri::Authority;
 
-use super::ProxyError;
+/// Why a host and port, or a request's `Host`, was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TargetError {
+    /// Not a host and port.
+    #[error("`{0}` is not a host and port, e.g. `example.com:443`")]
+    Malformed(String),
+    /// The request's `Host` disagrees with the host the tunnel was opened to.
+    #[error("the request is for `{host}` but the tunnel was opened to `{target}`; they must be the same")]
+    HostMismatch {
+        /// What the request named.
+        host: String,
+        /// What the CONNECT named.
+        target: String,
+    },
+    /// The request names no host at all.
+    #[error("the request has no `Host` header")]
+    NoHost,
+}
 
 /// A host (lower-case, IPv6 without brackets, no trailing dot) and a port.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,8 +33,8 @@ pub struct Target {
 
 impl Target {
     /// Parses `host[:port]`, taking `default_port` when none is written.
-    pub fn parse(text: &str, default_port: u16) -> Result<Target, ProxyError> {
-        let bad = || ProxyError::BadRequest(format!("`{text}` is not a host and port, e.g. `example.com:443`"));
+    pub fn parse(text: &str, default_port: u16) -> Result<Target, TargetError> {
+        let bad = || TargetError::Malformed(text.to_string());
         let authority: Authority = text.parse().map_err(|_| bad())?;
         if authority.as_str().contains('@') {
             return Err(bad());
@@ -37,7 +54,7 @@ impl Target {
     /// Checks that `request` names this target in its `Host` header (HTTP/1)
     /// or `:authority` (HTTP/2), so a tunnel opened to one host cannot carry
     /// requests for another.
-    pub fn check_request<B>(&self, request: &http::Request<B>, default_port: u16) -> Result<(), ProxyError> {
+    pub fn check_request<B>(&self, request: &http::Request<B>, default_port: u16) -> Result<(), TargetError> {
         let named = request.uri().authority().map(|a| a.as_str()).into_iter().chain(
             request
                 .headers()
@@ -49,17 +66,13 @@ impl Target {
         for host in named {
             any = true;
             if Target::parse(host, default_port).ok().as_ref() != Some(self) {
-                return Err(ProxyError::HostMismatch {
+                return Err(TargetError::HostMismatch {
                     host: host.to_string(),
                     target: self.to_string(),
                 });
             }
         }
-        if any {
-            Ok(())
-        } else {
-            Err(ProxyError::BadRequest("the request has no `Host` header".to_string()))
-        }
+        if any { Ok(()) } else { Err(TargetError::NoHost) }
     }
 
     /// The host, lower-case, as endpoints and `resolve` match it.

@@ -1,0 +1,144 @@
+//! Why the gate refused or failed a request, each error with its source and
+//! the side that caused it.
+
+use http::StatusCode;
+
+use super::auth::AuthError;
+use crate::audit::Side;
+use crate::aws::resign::{MAX_SIGNED_BODY, ResignError};
+use crate::aws::sts::StsError;
+use crate::net::{BodyError, DialError, TargetError, UpstreamError};
+use crate::policy::Denial;
+
+/// Everything that stops a request between the agent and the upstream.
+#[derive(Debug, thiserror::Error)]
+pub enum GateError {
+    /// The agent is not let in.
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    /// The target, or the request's `Host`, is wrong.
+    #[error("{}", target_message(.0))]
+    Target(#[from] TargetError),
+    /// Not a request a forward proxy serves.
+    #[error("bad request: {0}")]
+    NotProxied(&'static str),
+    /// The agent's body broke off.
+    #[error("bad request: the request body could not be read: {0}")]
+    Body(BodyError),
+    /// A body clawgate would have to hash whole to re-sign, but may not.
+    #[error(
+        "bad request: the body is larger than {} MiB and carries no x-amz-content-sha256, so clawgate cannot re-sign it",
+        MAX_SIGNED_BODY >> 20
+    )]
+    TooLargeToSign,
+    /// No endpoint claims the host and unclaimed hosts are denied.
+    #[error(
+        "host `{0}` is not claimed by any endpoint, and gateway.unknown_host = \"deny\"; \
+         add it to an endpoint's `hosts` to use it"
+    )]
+    UnknownHost(String),
+    /// The rules, a person or the request's own contradictions deny it.
+    #[error("{0}")]
+    Denied(Denial),
+    /// It could not be re-signed.
+    #[error(transparent)]
+    Resign(#[from] ResignError),
+    /// The upstream could not be reached or failed.
+    #[error(transparent)]
+    Upstream(#[from] UpstreamError),
+    /// Too many connections are open.
+    #[error("too many connections ({0}); try again shortly")]
+    Busy(usize),
+}
+
+fn target_message(error: &TargetError) -> String {
+    match error {
+        TargetError::HostMismatch { .. } => error.to_string(),
+        TargetError::Malformed(_) | TargetError::NoHost => format!("bad request: {error}"),
+    }
+}
+
+impl GateError {
+    /// The side that caused it.
+    pub fn side(&self) -> Side {
+        match self {
+            GateError::Auth(_)
+            | GateError::Target(_)
+            | GateError::NotProxied(_)
+            | GateError::Body(_)
+            | GateError::TooLargeToSign
+            | GateError::UnknownHost(_)
+            | GateError::Denied(_) => Side::Agent,
+            GateError::Resign(error) => match error {
+                ResignError::NoAccount | ResignError::Unsupported(_) => Side::Agent,
+                ResignError::Sts(_) => Side::Upstream,
+                ResignError::NoCredential | ResignError::BaseKey(_) | ResignError::Sign(_) => Side::Clawgate,
+            },
+            GateError::Upstream(UpstreamError::Dial(DialError::Forbidden { .. })) => Side::Agent,
+            GateError::Upstream(UpstreamError::Uri { .. }) => Side::Agent,
+            GateError::Upstream(_) => Side::Upstream,
+            GateError::Busy(_) => Side::Clawgate,
+        }
+    }
+
+    /// The HTTP status the agent receives: 4xx for the agent's side, 502/504
+    /// for the upstream's, 500/503 for clawgate's.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            GateError::Auth(AuthError::LoopbackOnly) => StatusCode::FORBIDDEN,
+            GateError::Auth(_) => StatusCode::PROXY_AUTHENTICATION_REQUIRED,
+            GateError::Target(_)
+            | GateError::NotProxied(_)
+            | GateError::Body(_)
+            | GateError::TooLargeToSign
+            | GateError::Upstream(UpstreamError::Uri { .. }) => StatusCode::BAD_REQUEST,
+            GateError::UnknownHost(_) | GateError::Denied(_) => StatusCode::FORBIDDEN,
+            GateError::Upstream(UpstreamError::Dial(DialError::Forbidden { .. })) => StatusCode::FORBIDDEN,
+            GateError::Upstream(UpstreamError::Dial(DialError::Timeout { .. })) => StatusCode::GATEWAY_TIMEOUT,
+            GateError::Upstream(_) => StatusCode::BAD_GATEWAY,
+            GateError::Resign(error) => match error {
+                ResignError::NoAccount | ResignError::Unsupported(_) => StatusCode::FORBIDDEN,
+                ResignError::Sts(StsError::Refused { .. }) => StatusCode::FORBIDDEN,
+                ResignError::Sts(_) => StatusCode::BAD_GATEWAY,
+                ResignError::NoCredential | ResignError::BaseKey(_) => StatusCode::SERVICE_UNAVAILABLE,
+                ResignError::Sign(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            },
+            GateError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// The denial, if the request was denied rather than failed.
+    pub fn denial(&self) -> Option<&Denial> {
+        match self {
+            GateError::Denied(denial) => Some(denial),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_error_names_its_side_in_its_status() {
+        let cases = [
+            (GateError::Auth(AuthError::Missing), Side::Agent, 407),
+            (GateError::UnknownHost("x".into()), Side::Agent, 403),
+            (GateError::TooLargeToSign, Side::Agent, 400),
+            (GateError::Resign(ResignError::NoCredential), Side::Clawgate, 503),
+            (
+                GateError::Upstream(UpstreamError::Failed {
+                    target: "a:443".into(),
+                    reason: "reset".into(),
+                }),
+                Side::Upstream,
+                502,
+            ),
+            (GateError::Busy(10), Side::Clawgate, 503),
+        ];
+        for (error, side, status) in cases {
+            assert_eq!((error.side(), error.status().as_u16()), (side, status), "{error}");
+        }
+    }
+}

@@ -1,0 +1,297 @@
+//! The gate: one request as named stages. The proxy hands it every request
+//! an agent sends, through [`Gate::handle`]; the gate decides, forwards, and
+//! records, and is the one place errors become responses.
+//!
+//! A request goes through these stages, each a function of its own:
+//! 1. **who** ([`auth`]): the agent, by its proxy credentials;
+//! 2. **route** ([`route`]): the endpoint that claims the host; a CONNECT is
+//!    intercepted, tunnelled or refused here;
+//! 3. **read** ([`read`]): the body, only where the decision or the
+//!    signature needs it;
+//! 4. **facts** ([`facts`]): `agent`, `http` and `aws`, parsed once;
+//! 5. **decide**: the rules, in [`Policy::decide`](crate::policy::Policy::decide);
+//! 6. **hold** ([`hold`]): people decide what the rules hold;
+//! 7. **re-sign** ([`resign`]): credentials for the target account, a new signature;
+//! 8. **forward** ([`forward`]): upstream over pooled connections;
+//! 9. **record** ([`record`]): one audit record, whatever happened, written
+//!    when the response ends ([`trail`] keeps that promise).
+//!
+//! Every stage fills in the request's [`Context`]; every error is a
+//! [`GateError`] that [`respond`] turns into the agent's response.
+
+mod auth;
+mod context;
+mod error;
+mod facts;
+mod forward;
+mod hold;
+mod read;
+mod record;
+mod resign;
+mod respond;
+mod route;
+mod rules;
+mod trail;
+
+pub use auth::{Agents, AuthError};
+pub use error::GateError;
+pub use respond::{ErrorFormat, REASON_HEADER, respond};
+pub use rules::Rules;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use http::uri::Scheme;
+use http::{Method, Request, Response};
+use hyper::body::Incoming;
+use tokio::net::TcpStream;
+
+use crate::approval::Approvals;
+use crate::audit::Audit;
+use crate::aws::resign::Resigner;
+use crate::config::{Config, UnknownHost};
+use crate::ids::AgentName;
+use crate::net::{Body, Dialer, Target, Upstream};
+use crate::policy::{Decision, Policy};
+use context::{Context, Ruling};
+use record::Refusal;
+use trail::Trail;
+
+/// Everything requests share, built once at start-up and handed in.
+pub struct Gate {
+    /// The rules in force; replaced whole on reload.
+    rules: ArcSwap<Rules>,
+    /// What to do with hosts no endpoint claims (set at start-up).
+    unknown_host: UnknownHost,
+    /// Dials tunnels to unclaimed hosts.
+    dialer: Dialer,
+    /// The pooled upstream client.
+    upstream: Upstream,
+    /// Assumes roles and re-signs AWS requests.
+    resigner: Resigner,
+    /// Requests held for people.
+    approvals: Arc<Approvals>,
+    /// Where every request's record goes.
+    audit: Arc<Audit>,
+}
+
+/// What the gate is built from, besides the rules.
+pub struct Parts {
+    /// What to do with hosts no endpoint claims.
+    pub unknown_host: UnknownHost,
+    /// Dials tunnels to unclaimed hosts.
+    pub dialer: Dialer,
+    /// The pooled upstream client.
+    pub upstream: Upstream,
+    /// Assumes roles and re-signs AWS requests.
+    pub resigner: Resigner,
+    /// Requests held for people.
+    pub approvals: Arc<Approvals>,
+    /// Where every request's record goes.
+    pub audit: Arc<Audit>,
+}
+
+/// Where a request came in.
+#[derive(Debug, Clone, Copy)]
+pub enum Arrival<'a> {
+    /// On the proxy's own listener, from `peer`: a CONNECT or an
+    /// absolute-form `http://` request.
+    Direct {
+        /// The client's address.
+        peer: SocketAddr,
+    },
+    /// Inside an intercepted tunnel.
+    Tunnelled(&'a Tunnel),
+}
+
+/// An intercepted tunnel: who opened it, and to where.
+#[derive(Debug, Clone)]
+pub struct Tunnel {
+    /// The CONNECT target; every request in the tunnel must be for it.
+    pub target: Target,
+    /// The agent that opened it.
+    pub agent: AgentName,
+}
+
+/// What the gate answers: the response, and for a CONNECT, what the proxy
+/// opens once it is sent.
+pub struct Answer {
+    /// The response to send the agent.
+    pub response: Response<Body>,
+    /// What a successful CONNECT opened.
+    pub opened: Option<Opened>,
+}
+
+/// What a CONNECT opens.
+#[derive(Debug)]
+pub enum Opened {
+    /// A tunnel to intercept: TLS with a minted leaf, then requests.
+    Intercept(Tunnel),
+    /// A tunnel relayed untouched to the upstream (`unknown_host = "tunnel"`).
+    Relay(TcpStream),
+}
+
+impl Gate {
+    /// A gate enforcing `policy` with `parts`.
+    pub fn new(policy: Policy, parts: Parts) -> Gate {
+        Gate {
+            rules: ArcSwap::from_pointee(Rules::new(policy)),
+            unknown_host: parts.unknown_host,
+            dialer: parts.dialer,
+            upstream: parts.upstream,
+            resigner: parts.resigner,
+            approvals: parts.approvals,
+            audit: parts.audit,
+        }
+    }
+
+    /// Puts `policy` in force for every request from now on.
+    pub fn reload(&self, policy: Policy) {
+        self.rules.store(Arc::new(Rules::new(policy)));
+    }
+
+    /// The configuration of the rules in force.
+    pub fn config(&self) -> Arc<Config> {
+        Arc::clone(self.rules.load().config())
+    }
+
+    /// The one entry point: decides on `request`, which came in as
+    /// `arrival`, forwards it if allowed, and records it.
+    pub async fn handle(&self, arrival: Arrival<'_>, request: Request<Incoming>) -> Answer {
+        // The rules in force when the request arrived decide it, even if a
+        // reload lands while its body is read or it waits for people.
+        let rules = self.rules.load_full();
+        let (host, agent, uri) = match arrival {
+            Arrival::Direct { .. } => (direct_host(&request), None, request.uri().to_string()),
+            Arrival::Tunnelled(tunnel) => {
+                let path = request.uri().path_and_query().map_or("/", |p| p.as_str());
+                let uri = format!("https://{}{path}", tunnel.target.authority(443));
+                (tunnel.target.host().to_string(), Some(tunnel.agent.clone()), uri)
+            }
+        };
+        let mut trail = Trail::begin(Context::new(&request, &host, agent), Arc::clone(&self.audit));
+        let request = trail.counted(request);
+        let context = &mut trail.context;
+        let outcome = match arrival {
+            Arrival::Direct { peer } => self.direct(&rules, context, peer, request).await,
+            Arrival::Tunnelled(_) if request.method() == Method::CONNECT => {
+                Err(GateError::NotProxied("a CONNECT inside a tunnel is not served"))
+            }
+            Arrival::Tunnelled(tunnel) => self
+                .exchange(&rules, context, &tunnel.agent, (Scheme::HTTPS, &tunnel.target), request)
+                .await
+                .map(|response| (response, None)),
+        };
+        finish(trail, &uri, outcome)
+    }
+
+    /// A request on the proxy's own listener: who sends it, then a CONNECT
+    /// or a plain-HTTP exchange.
+    async fn direct(
+        &self,
+        rules: &Rules,
+        context: &mut Context,
+        peer: SocketAddr,
+        request: Request<Body>,
+    ) -> Result<(Response<Body>, Option<Opened>), GateError> {
+        let agent = rules.agents.authenticate(request.headers(), peer.ip())?;
+        context.agent = Some(agent.clone());
+        if request.method() == Method::CONNECT {
+            let authority = request.uri().authority().map_or("", |a| a.as_str()).to_string();
+            return route::connect(self, rules, context, agent, &authority).await;
+        }
+        let target = route::plain_target(&request)?;
+        let response = self
+            .exchange(rules, context, &agent, (Scheme::HTTP, &target), request)
+            .await?;
+        Ok((response, None))
+    }
+
+    /// One request from `agent` to `scheme://target`, stage by stage.
+    async fn exchange(
+        &self,
+        rules: &Rules,
+        context: &mut Context,
+        agent: &AgentName,
+        (scheme, target): (Scheme, &Target),
+        request: Request<Body>,
+    ) -> Result<Response<Body>, GateError> {
+        target.check_request(&request, default_port(&scheme))?;
+        let Some(route) = rules.route(target.host()) else {
+            return route::unclaimed(self, context, scheme, target, request).await;
+        };
+        context.endpoint = Some(route.name.clone());
+        let (mut parts, body) = request.into_parts();
+        let (read, body) = read::read(route, &rules.policy, context, &parts, body).await?;
+        let facts = facts::facts(route, context, agent, &parts, read.as_ref())?;
+        context.know(&facts);
+        let body = match rules.policy.decide(route.id, &facts) {
+            Decision::Deny(denial) => return Err(GateError::Denied(denial)),
+            Decision::Hold(held) => {
+                hold::hold(&self.approvals, context, held, &facts, &parts, read.as_ref(), body).await?
+            }
+            allowed @ Decision::Allow(_) => {
+                context.ruling = Ruling::Ruled(allowed);
+                body
+            }
+        };
+        let (upstream, body) =
+            resign::resign(&self.resigner, route, &facts, &mut parts, (scheme, target), read, body).await?;
+        forward::forward(&self.upstream, context, upstream, Request::from_parts(parts, body)).await
+    }
+}
+
+impl std::fmt::Debug for Gate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gate")
+            .field("unknown_host", &self.unknown_host)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The port a URL of `scheme` has when it names none.
+fn default_port(scheme: &Scheme) -> u16 {
+    if *scheme == Scheme::HTTP { 80 } else { 443 }
+}
+
+/// The host a request on the listener names (a CONNECT's authority, an
+/// absolute URL's host), lower-case, for the record.
+fn direct_host<B>(request: &Request<B>) -> String {
+    match request.uri().host() {
+        Some(host) => host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase(),
+        None => request.uri().authority().map(|a| a.to_string()).unwrap_or_default(),
+    }
+}
+
+/// The response for `outcome`, logged with what was asked and how long it
+/// took; its body carries the audit record to the log when done. A CONNECT
+/// that opens an intercepted tunnel has no record of its own: each request
+/// in the tunnel has one.
+fn finish(trail: Trail, uri: &str, outcome: Result<(Response<Body>, Option<Opened>), GateError>) -> Answer {
+    let method = trail.context.method.clone();
+    let millis = trail.context.started.elapsed().as_millis();
+    match outcome {
+        Ok((response, opened)) => {
+            tracing::info!(%method, uri, status = response.status().as_u16(), millis, "request");
+            if matches!(opened, Some(Opened::Intercept(_))) {
+                trail.discard();
+                return Answer { response, opened };
+            }
+            Answer {
+                response: trail.respond(response, None),
+                opened,
+            }
+        }
+        Err(error) => {
+            let status = error.status();
+            tracing::info!(%method, uri, status = status.as_u16(), millis, error = %error, "request");
+            let format = trail.context.format;
+            let refusal = Refusal::of(&error, format.code(status));
+            Answer {
+                response: trail.respond(respond(&error, format), Some(refusal)),
+                opened: None,
+            }
+        }
+    }
+}

@@ -1,0 +1,50 @@
+//! The re-sign stage: on an `aws_api` endpoint the agent's placeholder
+//! signature is replaced by one made with credentials for the target
+//! account, and the request goes to AWS over TLS even if the agent spoke
+//! plain HTTP. Other endpoints' requests pass unchanged.
+
+use bytes::Bytes;
+use http::request::Parts;
+use http::uri::Scheme;
+
+use super::GateError;
+use super::rules::Route;
+use crate::aws::resign::{Resign, Resigner};
+use crate::facet::Facts;
+use crate::net::{Body, Target, body};
+
+/// Where the request goes and the body to send: re-signed for AWS.
+pub(super) async fn resign(
+    resigner: &Resigner,
+    route: &Route,
+    facts: &Facts,
+    parts: &mut Parts,
+    (scheme, target): (Scheme, &Target),
+    read: Option<Bytes>,
+    body: Body,
+) -> Result<((Scheme, Target), Body), GateError> {
+    let (Some(aws_route), Some(aws)) = (&route.aws, &facts.aws) else {
+        return Ok(((scheme, target.clone()), body));
+    };
+    // A body read whole was hashed as these bytes: forward them, not a stream.
+    let body = match &read {
+        Some(bytes) => body::full(bytes.clone()),
+        None => body,
+    };
+    let job = Resign {
+        api: &aws_route.api,
+        credential: aws_route.credential.as_ref(),
+        agent: &facts.agent.name,
+        facts: aws,
+        authority: target.authority(443),
+        read: read.as_ref(),
+    };
+    let body = resigner.resign(job, parts, body).await?;
+    // Requests signed with real credentials go to AWS over TLS only.
+    let upstream = if scheme == Scheme::HTTP {
+        (Scheme::HTTPS, target.with_port(443))
+    } else {
+        (scheme, target.clone())
+    };
+    Ok((upstream, body))
+}

@@ -1,0 +1,19 @@
+//! Transport pieces every room may use, below all of them: the host and
+//! port a request is for, the dial rules (which addresses clawgate never
+//! dials), body plumbing, the pooled upstream client, clawgate's own
+//! outgoing calls, and percent-decoding.
+
+pub mod body;
+pub mod dial;
+pub mod host_pattern;
+pub mod query;
+pub mod target;
+pub mod transport;
+pub mod upstream;
+
+pub use body::{Body, BodyError};
+pub use dial::{DialError, Dialer, Resolve, is_forbidden};
+pub use host_pattern::HostPattern;
+pub use target::{Target, TargetError};
+pub use transport::{Transport, TransportError};
+pub use upstream::{Upstream, UpstreamError};
