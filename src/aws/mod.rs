@@ -11,6 +11,7 @@ pub mod models;
 pub mod profiles;
 pub mod resign;
 pub mod sessions;
+pub mod signature;
 pub mod sigv4;
 pub mod sts;
 pub mod template;

@@ -54,7 +54,7 @@ pub fn render(config: &Config, ca_path: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::facet::aws::signature::account_of;
+    use crate::aws::signature::account_of;
 
     #[test]
     fn one_profile_per_account_with_a_key_that_names_it() {

@@ -16,11 +16,11 @@ use super::AwsCredentials;
 use super::base::{self, Base, BaseKeyError, RuntimeKeys};
 use super::chunks::Resigned;
 use super::sessions::Sessions;
+use super::signature::Signed;
 use super::sigv4::{Placement, SignError, Signer};
 use super::sts::{AssumeRole, StsError, WebIdentity};
 use crate::config::{AwsApi, Credential};
-use crate::facet::AwsFacts;
-use crate::ids::AgentName;
+use crate::ids::{AccountId, AgentName, Region, ServiceName};
 use crate::net::Body;
 
 /// The largest body clawgate hashes to re-sign a request that does not carry
@@ -70,7 +70,7 @@ pub struct Resigner {
     runtime_keys: RuntimeKeys,
 }
 
-/// One request to re-sign: its endpoint, who sends it, and its facts.
+/// One request to re-sign: its endpoint, who sends it, and what its facts say.
 pub struct Resign<'a> {
     /// The endpoint's settings.
     pub api: &'a AwsApi,
@@ -78,8 +78,14 @@ pub struct Resign<'a> {
     pub credential: Option<&'a Credential>,
     /// The agent sending it.
     pub agent: &'a AgentName,
-    /// Its `aws` facts (the parsed signature among them).
-    pub facts: &'a AwsFacts,
+    /// The agent's signature, as parsed for the facts.
+    pub signature: &'a Signed,
+    /// The account it is for (`aws.account`).
+    pub account: Option<AccountId>,
+    /// Its region (`aws.region`), when the signature names none.
+    pub region: Option<&'a Region>,
+    /// Its service (`aws.service`), when the signature names none.
+    pub service: Option<&'a ServiceName>,
     /// The authority it goes to (`host[:port]`, port left out for 443).
     pub authority: String,
     /// The whole body, when it was read; hashed when the request carries no hash.
@@ -96,7 +102,7 @@ impl Resigner {
     /// Replaces the signature on `parts`; returns the body to forward
     /// (re-signed chunk by chunk for signed streaming uploads).
     pub async fn resign(&self, job: Resign<'_>, parts: &mut Parts, body: Body) -> Result<Body, ResignError> {
-        let signed = &job.facts.signature;
+        let signed = job.signature;
         if signed.access_key_id.is_none() {
             // An operation AWS takes unsigned (the facet checked that): nothing to sign.
             return Ok(body);
@@ -107,18 +113,14 @@ impl Resigner {
             ));
         }
         let payload = payload_hash(&parts.headers, job.read)?;
-        let account = job.facts.account.ok_or(ResignError::NoAccount)?;
+        let account = job.account.ok_or(ResignError::NoAccount)?;
         let credentials = self.assumed(&job, account).await?;
         let region = signed
             .region
             .as_ref()
-            .or(job.facts.region.as_ref())
+            .or(job.region)
             .map_or(job.api.region.as_str(), |r| r.as_str());
-        let service = signed
-            .service
-            .as_ref()
-            .or(job.facts.service.as_ref())
-            .map_or("", |s| s.as_str());
+        let service = signed.service.as_ref().or(job.service).map_or("", |s| s.as_str());
         let placement = match signed.presigned {
             // A presigned URL stays one, valid no longer than the agent asked
             // and than the credentials live.
@@ -153,7 +155,7 @@ impl Resigner {
     }
 
     /// Credentials for the endpoint's role in `account`, from the cache or STS.
-    async fn assumed(&self, job: &Resign<'_>, account: crate::ids::AccountId) -> Result<AwsCredentials, ResignError> {
+    async fn assumed(&self, job: &Resign<'_>, account: AccountId) -> Result<AwsCredentials, ResignError> {
         let api = job.api;
         let agent = job.agent;
         let base = self.base(job).await?;

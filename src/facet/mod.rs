@@ -11,7 +11,7 @@ pub use http::HttpFacts;
 pub use schema::{FACETS, FacetField, FieldKind, SCHEMA, lookup};
 
 use crate::aws::Protocol;
-use crate::facet::aws::signature::Signed;
+use crate::aws::signature::Signed;
 use crate::ids::{AccountId, AgentName, Region, ServiceName};
 
 /// Everything rules may read about one request.

@@ -13,6 +13,7 @@ use super::context::{Context, Ruling};
 use crate::approval::{Approvals, BodyDigest, HoldRequest, Outcome};
 use crate::facet::Facts;
 use crate::facet::aws::MAX_PARAMS_BODY;
+use crate::ids::AgentName;
 use crate::net::{Body, body};
 use crate::policy::{Denial, Hold};
 
@@ -43,7 +44,24 @@ pub(super) async fn hold(
     let request = HoldRequest::new(&hold, facts, parts.uri.query(), digest, context.facets.clone());
     let waiting = Instant::now();
     let settled = approvals.hold(request).await;
-    let denial = match &settled.outcome {
+    let denial = denial(&hold, &settled.outcome, &facts.agent.name);
+    if denial.is_none() {
+        tracing::info!(agent = %facts.agent.name, rule = %hold.rule, outcome = %settled.outcome, "approved");
+    }
+    context.ruling = Ruling::Held {
+        hold,
+        settled,
+        waited: waiting.elapsed(),
+    };
+    match denial {
+        Some(denial) => Err(GateError::Denied(denial)),
+        None => Ok(body),
+    }
+}
+
+/// Why people's `outcome` of `hold` denies the request, unless it allows it.
+fn denial(hold: &Hold, outcome: &Outcome, agent: &AgentName) -> Option<Denial> {
+    match outcome {
         Outcome::Allowed { .. } => None,
         Outcome::Denied { by, reason } => Some(Denial::Human {
             rule: hold.rule.clone(),
@@ -57,20 +75,8 @@ pub(super) async fn hold(
         }),
         Outcome::TooMany { limit } => Some(Denial::TooManyHolds {
             rule: hold.rule.clone(),
-            agent: facts.agent.name.clone(),
+            agent: agent.clone(),
             limit: *limit,
         }),
-    };
-    if denial.is_none() {
-        tracing::info!(agent = %facts.agent.name, rule = %hold.rule, outcome = %settled.outcome, "approved");
-    }
-    context.ruling = Ruling::Held {
-        hold,
-        settled,
-        waited: waiting.elapsed(),
-    };
-    match denial {
-        Some(denial) => Err(GateError::Denied(denial)),
-        None => Ok(body),
     }
 }

@@ -35,7 +35,10 @@ pub(super) async fn resign(
         api: &aws_route.api,
         credential: aws_route.credential.as_ref(),
         agent: &facts.agent.name,
-        facts: aws,
+        signature: &aws.signature,
+        account: aws.account,
+        region: aws.region.as_ref(),
+        service: aws.service.as_ref(),
         authority: target.authority(443),
         read: read.as_ref(),
     };

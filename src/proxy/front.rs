@@ -9,7 +9,7 @@ use hyper::body::Incoming;
 use hyper::upgrade::OnUpgrade;
 
 use super::activity::Guarded;
-use super::listener::Client;
+use super::client::Client;
 use super::{intercept, tunnel};
 use crate::gate::{Arrival, Opened};
 use crate::net::{Body, body};

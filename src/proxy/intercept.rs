@@ -12,11 +12,13 @@ use hyper::upgrade::Upgraded;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use rustls::server::Acceptor;
 use tokio_rustls::LazyConfigAcceptor;
+use tokio_rustls::server::TlsStream;
 
+use super::Proxy;
 use super::activity::{self, Guarded};
-use super::listener::Client;
+use super::client::Client;
 use crate::gate::{Arrival, Tunnel};
-use crate::net::{Body, body};
+use crate::net::{Body, Target, body};
 
 /// An intercepted tunnel and the connection it runs in.
 struct Session {
@@ -31,28 +33,7 @@ pub(super) async fn serve(client: Arc<Client>, upgraded: Upgraded, tunnel: Tunne
     let limits = &proxy.limits;
     let peer = client.peer;
     let target = &tunnel.target;
-    let handshake = async {
-        let start = LazyConfigAcceptor::new(Acceptor::default(), TokioIo::new(upgraded))
-            .await
-            .map_err(|e| format!("no TLS ClientHello: {e}"))?;
-        let config = match start.client_hello().server_name() {
-            Some(sni) if sni.trim_end_matches('.').eq_ignore_ascii_case(target.host()) => Arc::clone(&proxy.tls),
-            Some(sni) => {
-                return Err(format!(
-                    "TLS server name `{sni}` differs from the CONNECT target `{target}`"
-                ));
-            }
-            None => proxy
-                .leaves
-                .server_config_for(&proxy.tls, target.host())
-                .map_err(|e| e.to_string())?,
-        };
-        start
-            .into_stream(config)
-            .await
-            .map_err(|e| format!("TLS handshake failed: {e}"))
-    };
-    let tls = match tokio::time::timeout(limits.header_read_timeout, handshake).await {
+    let tls = match tokio::time::timeout(limits.header_read_timeout, accept_tls(&proxy, upgraded, target)).await {
         Ok(Ok(tls)) => tls,
         Ok(Err(reason)) => return tracing::info!(%peer, %target, reason, "interception failed"),
         Err(_) => {
@@ -85,6 +66,34 @@ pub(super) async fn serve(client: Arc<Client>, upgraded: Upgraded, tunnel: Tunne
     if let Err(e) = done {
         tracing::debug!(%peer, error = %e, "intercepted connection ended with an error");
     }
+}
+
+/// The agent's TLS, with a leaf for `target`; a ClientHello naming
+/// another server is refused.
+async fn accept_tls(
+    proxy: &Proxy,
+    upgraded: Upgraded,
+    target: &Target,
+) -> Result<TlsStream<TokioIo<Upgraded>>, String> {
+    let start = LazyConfigAcceptor::new(Acceptor::default(), TokioIo::new(upgraded))
+        .await
+        .map_err(|e| format!("no TLS ClientHello: {e}"))?;
+    let config = match start.client_hello().server_name() {
+        Some(sni) if sni.trim_end_matches('.').eq_ignore_ascii_case(target.host()) => Arc::clone(&proxy.tls),
+        Some(sni) => {
+            return Err(format!(
+                "TLS server name `{sni}` differs from the CONNECT target `{target}`"
+            ));
+        }
+        None => proxy
+            .leaves
+            .server_config_for(&proxy.tls, target.host())
+            .map_err(|e| e.to_string())?,
+    };
+    start
+        .into_stream(config)
+        .await
+        .map_err(|e| format!("TLS handshake failed: {e}"))
 }
 
 impl Session {

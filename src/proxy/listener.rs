@@ -1,7 +1,6 @@
 //! Accepting agents' connections and serving their first HTTP/1 exchange.
 
 use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,20 +8,12 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::Semaphore;
 
-use super::activity::{self, Activity, Tracked};
+use super::activity::{self, Tracked};
+use super::client::Client;
 use super::{Proxy, front};
 use crate::gate::{ErrorFormat, GateError, respond};
-
-/// One agent connection: who is on the other end and what it is doing.
-pub(super) struct Client {
-    pub proxy: Arc<Proxy>,
-    pub peer: SocketAddr,
-    pub activity: Arc<Activity>,
-    /// Held until the connection and everything it spawned are done.
-    _permit: OwnedSemaphorePermit,
-}
 
 /// Accepts connections until the proxy shuts down.
 pub(super) async fn accept_loop(proxy: Arc<Proxy>, listener: TcpListener) {
@@ -47,12 +38,7 @@ pub(super) async fn accept_loop(proxy: Arc<Proxy>, listener: TcpListener) {
         }
         match Arc::clone(&permits).try_acquire_owned() {
             Ok(permit) => {
-                let client = Arc::new(Client {
-                    proxy: Arc::clone(&proxy),
-                    peer,
-                    activity: Activity::new(),
-                    _permit: permit,
-                });
+                let client = Arc::new(Client::new(Arc::clone(&proxy), peer, permit));
                 proxy.tasks.spawn(serve(client, stream));
             }
             Err(_) => {

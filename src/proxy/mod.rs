@@ -13,6 +13,7 @@
 //!    and graceful closing.
 
 mod activity;
+mod client;
 mod front;
 mod intercept;
 mod listener;

@@ -6,7 +6,7 @@ use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
-use super::listener::Client;
+use super::client::Client;
 
 /// Relays bytes both ways until either side closes, the tunnel is idle for
 /// the idle timeout, or the gateway shuts down.

@@ -4,21 +4,20 @@
 pub mod host;
 mod operation;
 mod resource;
-pub mod signature;
 
 use std::collections::BTreeMap;
 
 use http::HeaderMap;
 
 use super::AwsFacts;
+use crate::aws::signature::{self, SignatureError, Signed};
 use crate::aws::{MODELS, Protocol, Service};
 use crate::config::AwsApi;
-use crate::ids::{AccountId, IdError, ServiceName};
+use crate::ids::{AccountId, ServiceName};
 use crate::net::query::parse_query;
 
 pub use host::HostFacts;
 pub use operation::Resolved;
-use signature::Signed;
 
 /// Bodies larger than this are not read for parameters (`aws.params` is then
 /// absent, and rules reading it deny).
@@ -49,9 +48,9 @@ pub enum AwsFacetError {
          use a profile from `clawgate profiles`"
     )]
     NoAccount,
-    /// The credential scope names no valid region or service.
-    #[error("the request's credential scope is malformed: {0}")]
-    Scope(#[from] IdError),
+    /// The signature contradicts itself or is malformed.
+    #[error(transparent)]
+    Signature(#[from] SignatureError),
     /// The account is not one the endpoint lists.
     #[error("account {account} is not one of this endpoint's accounts ({listed})")]
     AccountNotListed {

@@ -1,13 +1,33 @@
 //! What the agent's signature says: the access key (hence the account) and
-//! the credential scope's region and service. It never decides anything: the
-//! signature is replaced before the request goes upstream.
+//! the credential scope's region and service, read once for the `aws` facts
+//! and for re-signing. It never decides anything: the signature is replaced
+//! before the request goes upstream.
 
 use std::collections::BTreeMap;
 
 use http::HeaderMap;
 
-use super::AwsFacetError;
-use crate::ids::{AccountId, Region, ServiceName};
+use crate::ids::{AccountId, IdError, Region, ServiceName};
+
+/// Why a request's signature cannot be read: it contradicts itself.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignatureError {
+    /// Two `Authorization` headers.
+    #[error("the request is contradictory, a conflict clawgate refuses: the request carries two Authorization headers")]
+    TwoHeaders,
+    /// Signed in the header and in the query string.
+    #[error(
+        "the request is contradictory, a conflict clawgate refuses: the request is signed both in its \
+         Authorization header and in its query string"
+    )]
+    HeaderAndQuery,
+    /// Two credentials in the query string.
+    #[error("the request is contradictory, a conflict clawgate refuses: the query string carries two credentials")]
+    TwoCredentials,
+    /// A credential scope whose region or service is not a name.
+    #[error("the request's credential scope is malformed: {0}")]
+    Scope(#[from] IdError),
+}
 
 /// The parts of a SigV4 (or SigV2) signature that facets read.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -31,23 +51,17 @@ pub struct Presigned {
 }
 
 /// Reads the signature from the `Authorization` header or the (decoded) query.
-pub fn parse(headers: &HeaderMap, query: &BTreeMap<String, Vec<String>>) -> Result<Signed, AwsFacetError> {
+pub fn parse(headers: &HeaderMap, query: &BTreeMap<String, Vec<String>>) -> Result<Signed, SignatureError> {
     let mut values = headers.get_all(http::header::AUTHORIZATION).iter();
     let header = values.next();
     if values.next().is_some() {
-        return Err(AwsFacetError::Conflict(
-            "the request carries two Authorization headers".to_string(),
-        ));
+        return Err(SignatureError::TwoHeaders);
     }
     let presigned = query.get("X-Amz-Credential").or_else(|| query.get("AWSAccessKeyId"));
     match (header, presigned) {
-        (Some(_), Some(_)) => Err(AwsFacetError::Conflict(
-            "the request is signed both in its Authorization header and in its query string".to_string(),
-        )),
+        (Some(_), Some(_)) => Err(SignatureError::HeaderAndQuery),
         (Some(value), None) => from_header(value.to_str().unwrap_or("")),
-        (None, Some(values)) if values.len() > 1 => Err(AwsFacetError::Conflict(
-            "the query string carries two credentials".to_string(),
-        )),
+        (None, Some(values)) if values.len() > 1 => Err(SignatureError::TwoCredentials),
         (None, Some(values)) => {
             let value = values.first().map(String::as_str).unwrap_or("");
             let mut signed = if query.contains_key("X-Amz-Credential") {
@@ -65,7 +79,7 @@ pub fn parse(headers: &HeaderMap, query: &BTreeMap<String, Vec<String>>) -> Resu
 
 /// `AWS4-HMAC-SHA256 Credential=KEY/DATE/REGION/SERVICE/aws4_request, …`,
 /// SigV4a (`AWS4-ECDSA-P256-SHA256`, no region) or SigV2 (`AWS KEY:SIG`).
-fn from_header(value: &str) -> Result<Signed, AwsFacetError> {
+fn from_header(value: &str) -> Result<Signed, SignatureError> {
     let value = value.trim();
     if let Some(v2) = value.strip_prefix("AWS ") {
         return Ok(key_only(v2.split(':').next().unwrap_or("")));
@@ -78,7 +92,7 @@ fn from_header(value: &str) -> Result<Signed, AwsFacetError> {
 }
 
 /// `KEY/DATE/REGION/SERVICE/aws4_request` (or `KEY/DATE/SERVICE/aws4_request` for SigV4a).
-fn scope(credential: &str) -> Result<Signed, AwsFacetError> {
+fn scope(credential: &str) -> Result<Signed, SignatureError> {
     let parts: Vec<&str> = credential.split('/').collect();
     let nonempty = |s: &&str| (!s.is_empty()).then(|| s.to_string());
     let region = |s: &str| (!s.is_empty()).then(|| Region::parse(s)).transpose();
