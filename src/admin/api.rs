@@ -66,7 +66,7 @@ pub(super) fn decisions(admin: &Admin, query: Option<&str>) -> Response<AdminBod
     };
     let decision = match field("decision").map(|d| Verdict::parse(&d)).transpose() {
         Ok(decision) => decision,
-        Err(problem) => return reply(StatusCode::BAD_REQUEST, &problem),
+        Err(problem) => return reply(StatusCode::BAD_REQUEST, &problem.to_string()),
     };
     let filter = Filter {
         agent: field("agent"),

@@ -7,7 +7,7 @@ mod record;
 
 pub use log::{AuditLog, AuditLogError};
 pub use metrics::{Kind, Metrics};
-pub use record::{Approval, Record, Side, Verdict, millis, timestamp};
+pub use record::{Approval, Record, Side, UnknownVerdict, Verdict, millis, timestamp};
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};

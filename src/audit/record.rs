@@ -36,6 +36,11 @@ pub enum Verdict {
     Tunnel,
 }
 
+/// A name that is not a verdict's.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a decision; write one of allow, approved, deny, tunnel")]
+pub struct UnknownVerdict(String);
+
 /// Every verdict, for parsing.
 const VERDICTS: [Verdict; 4] = [Verdict::Allow, Verdict::Approved, Verdict::Deny, Verdict::Tunnel];
 
@@ -51,11 +56,11 @@ impl Verdict {
     }
 
     /// The verdict named `name`, or what the names are.
-    pub fn parse(name: &str) -> Result<Verdict, String> {
-        VERDICTS.into_iter().find(|v| v.as_str() == name).ok_or_else(|| {
-            let names: Vec<&str> = VERDICTS.iter().map(|v| v.as_str()).collect();
-            format!("`{name}` is not a decision; write one of {}", names.join(", "))
-        })
+    pub fn parse(name: &str) -> Result<Verdict, UnknownVerdict> {
+        VERDICTS
+            .into_iter()
+            .find(|v| v.as_str() == name)
+            .ok_or_else(|| UnknownVerdict(name.to_string()))
     }
 }
 

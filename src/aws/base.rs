@@ -23,8 +23,31 @@ pub enum BaseKeyError {
         /// The file.
         path: String,
         /// What was wrong (never the file's contents).
-        reason: String,
+        reason: FileProblem,
     },
+}
+
+/// What is wrong with a credentials file; never says what it holds.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FileProblem {
+    /// It could not be read.
+    #[error("{0}")]
+    Unreadable(String),
+    /// It starts like JSON but is not.
+    #[error("the file is not valid JSON")]
+    NotJson,
+    /// Its JSON is not an object.
+    #[error("the JSON is not an object")]
+    NotAnObject,
+    /// The ini file has no section for the profile.
+    #[error("it has no [{0}] section")]
+    NoProfile(String),
+    /// No access key id.
+    #[error("it has no access key id")]
+    NoAccessKeyId,
+    /// No secret access key.
+    #[error("it has no secret access key")]
+    NoSecretAccessKey,
 }
 
 /// Base keys entered at run time (through the admin API), by credential name.
@@ -101,18 +124,18 @@ pub fn load(credential: &Credential, runtime: &RuntimeKeys) -> Result<Base, Base
 
 /// Reads an AWS ini credentials file (section `profile`) or a JSON file in
 /// `credential_process` form.
-fn from_file(path: &Path, profile: &str) -> Result<AwsCredentials, String> {
-    let text = zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(|e| e.to_string())?);
+fn from_file(path: &Path, profile: &str) -> Result<AwsCredentials, FileProblem> {
+    let text =
+        zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(|e| FileProblem::Unreadable(e.to_string()))?);
     let fields: Vec<(String, Secret)> = if text.trim_start().starts_with('{') {
-        let json: serde_json::Value =
-            serde_json::from_str(&text).map_err(|_| "the file is not valid JSON".to_string())?;
-        let object = json.as_object().ok_or("the JSON is not an object")?;
+        let json: serde_json::Value = serde_json::from_str(&text).map_err(|_| FileProblem::NotJson)?;
+        let object = json.as_object().ok_or(FileProblem::NotAnObject)?;
         object
             .iter()
             .filter_map(|(k, v)| Some((k.to_ascii_lowercase(), Secret::new(v.as_str()?.to_string()))))
             .collect()
     } else {
-        ini_section(&text, profile).ok_or_else(|| format!("it has no [{profile}] section"))?
+        ini_section(&text, profile).ok_or_else(|| FileProblem::NoProfile(profile.to_string()))?
     };
     let get = |names: &[&str]| {
         fields
@@ -121,8 +144,8 @@ fn from_file(path: &Path, profile: &str) -> Result<AwsCredentials, String> {
             .map(|(_, v)| v.clone())
     };
     Ok(AwsCredentials {
-        access_key_id: get(&["aws_access_key_id", "accesskeyid"]).ok_or("it has no access key id")?,
-        secret_access_key: get(&["aws_secret_access_key", "secretaccesskey"]).ok_or("it has no secret access key")?,
+        access_key_id: get(&["aws_access_key_id", "accesskeyid"]).ok_or(FileProblem::NoAccessKeyId)?,
+        secret_access_key: get(&["aws_secret_access_key", "secretaccesskey"]).ok_or(FileProblem::NoSecretAccessKey)?,
         session_token: get(&["aws_session_token", "sessiontoken"]),
         expires: None,
     })

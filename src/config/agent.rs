@@ -10,6 +10,11 @@ use super::reader::{Blocks, Settings};
 use super::{Config, ConfigError, ConfigErrors, Location};
 use crate::ids::AgentName;
 
+/// A text that is not a token's hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("expected 64 hex digits, the SHA-256 of the token (written by `clawgate agent add NAME`)")]
+pub struct TokenHashError;
+
 /// The SHA-256 of an agent's token: all clawgate keeps of it.
 #[derive(Clone, PartialEq, Eq)]
 pub struct TokenHash([u8; 32]);
@@ -21,11 +26,9 @@ impl TokenHash {
     }
 
     /// Parses 64 hex digits, as written after `token_sha256 =`.
-    pub fn parse(text: &str) -> Result<TokenHash, String> {
+    pub fn parse(text: &str) -> Result<TokenHash, TokenHashError> {
         let mut bytes = [0u8; 32];
-        hex::decode_to_slice(text, &mut bytes).map_err(|_| {
-            "expected 64 hex digits, the SHA-256 of the token (written by `clawgate agent add NAME`)".to_string()
-        })?;
+        hex::decode_to_slice(text, &mut bytes).map_err(|_| TokenHashError)?;
         Ok(TokenHash(bytes))
     }
 

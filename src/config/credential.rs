@@ -94,10 +94,8 @@ pub(super) fn read_all(blocks: &Blocks<'_>, env: &dyn Environment, errors: &mut 
             secret_access_key,
             session_token,
         });
-        let file = s.parsed("credentials_file", errors, |t| Ok(item.source_dir().join(t)));
-        let profile = s
-            .parsed("profile", errors, |t| Ok(t.to_string()))
-            .unwrap_or_else(|| "default".to_string());
+        let file = s.text("credentials_file", errors).map(|t| item.source_dir().join(t));
+        let profile = s.text("profile", errors).unwrap_or_else(|| "default".to_string());
         let web_identity = s.boolean("web_identity", errors).unwrap_or(false).then(|| {
             let var = |name: &'static str| {
                 env.var(name)

@@ -2,9 +2,14 @@
 
 use std::time::Duration;
 
+/// A text that is not a duration.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a duration; write e.g. \"30s\", \"10m\" or \"1h30m\"")]
+pub struct DurationError(String);
+
 /// Parses a duration such as `90s`, `10m`, `1h30m` or `500ms`.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let invalid = || format!("`{text}` is not a duration; write e.g. \"30s\", \"10m\" or \"1h30m\"");
+pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
+    let invalid = || DurationError(text.to_string());
     let mut total = Duration::ZERO;
     let mut rest = text.trim();
     if rest.is_empty() {

@@ -164,7 +164,7 @@ fn read_hosts(s: &Settings<'_>, errors: &mut Vec<ConfigError>) -> Vec<HostPatter
             Err(problem) => errors.push(ConfigError::InvalidValue {
                 at,
                 name: "hosts".to_string(),
-                problem,
+                problem: problem.to_string(),
             }),
         }
     }
@@ -219,7 +219,7 @@ fn read_aws(s: &Settings<'_>, references: &mut Vec<Reference>, errors: &mut Vec<
     }
     let session_duration = s
         .parsed("session_duration", errors, |t| {
-            let d = super::parse_duration(t)?;
+            let d = super::parse_duration(t).map_err(|e| e.to_string())?;
             let range = std::time::Duration::from_secs(900)..=std::time::Duration::from_secs(43_200);
             if range.contains(&d) {
                 Ok(d)
@@ -235,7 +235,7 @@ fn read_aws(s: &Settings<'_>, references: &mut Vec<Reference>, errors: &mut Vec<
     });
     AwsApi {
         session_duration,
-        external_id: s.parsed("external_id", errors, |t| Ok(t.to_string())),
+        external_id: s.text("external_id", errors),
         source_identity: s.boolean("source_identity", errors).unwrap_or(false),
         policy,
         session_tags: s.boolean("session_tags", errors).unwrap_or(false),

@@ -196,7 +196,7 @@ pub(super) fn read(blocks: &Blocks<'_>, errors: &mut Vec<ConfigError>) -> Gatewa
             ))
         }
     });
-    gateway.audit.path = s.parsed("audit_log", errors, |t| Ok(item.source_dir().join(t)));
+    gateway.audit.path = s.text("audit_log", errors).map(|t| item.source_dir().join(t));
     for (key, field) in [
         ("grant_window", &mut gateway.approvals.grant_window),
         ("header_read_timeout", &mut limits.header_read_timeout),
@@ -226,7 +226,9 @@ pub(super) fn read(blocks: &Blocks<'_>, errors: &mut Vec<ConfigError>) -> Gatewa
     if let Some(entries) = s.string_map("resolve", errors) {
         let mut resolve = Vec::new();
         for (pattern, addr, at) in entries {
-            let parsed = HostPattern::parse(&pattern).and_then(|p| Ok((p, address(&addr)?)));
+            let parsed = HostPattern::parse(&pattern)
+                .map_err(|e| e.to_string())
+                .and_then(|p| Ok((p, address(&addr)?)));
             match parsed {
                 Ok(entry) => resolve.push(entry),
                 Err(problem) => errors.push(ConfigError::InvalidValue {

@@ -61,7 +61,7 @@ pub(super) fn read_all(blocks: &Blocks<'_>, env: &dyn Environment, errors: &mut 
             .unwrap_or(DEFAULT_APPROVAL_TIMEOUT);
         let telegram = s.nested("telegram", TELEGRAM_SETTINGS, errors).and_then(|t| {
             let bot_token = t.secret("bot_token", env, errors);
-            let chat_id = t.parsed("chat_id", errors, |c| Ok(c.to_string()));
+            let chat_id = t.text("chat_id", errors);
             let api_url = t
                 .parsed("api_url", errors, |u| {
                     let uri = u.parse::<http::Uri>().ok();

@@ -20,9 +20,9 @@ mod source;
 mod unquoted;
 mod values;
 
-pub use agent::{AddAgentError, AddedAgent, AgentConfig, Token, TokenHash, add_agent};
+pub use agent::{AddAgentError, AddedAgent, AgentConfig, Token, TokenHash, TokenHashError, add_agent};
 pub use credential::{AwsKey, Credential, KeySource};
-pub use duration::parse_duration;
+pub use duration::{DurationError, parse_duration};
 pub use endpoint::{AwsApi, Endpoint, EndpointKind};
 pub use environment::{Environment, ProcessEnvironment};
 pub use error::{ConfigError, ConfigErrors};

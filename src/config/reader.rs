@@ -212,16 +212,24 @@ impl<'a> Settings<'a> {
         }
     }
 
+    /// A string attribute as written; `None` when absent or not a string.
+    pub fn text(&self, key: &str, errors: &mut Vec<ConfigError>) -> Option<String> {
+        let attr = self.get(key)?;
+        self.string_value(attr, &attr.value, errors)
+    }
+
     /// A string attribute, parsed by `parse`; `None` when absent or invalid.
-    pub fn parsed<T>(
+    pub fn parsed<T, E: std::fmt::Display>(
         &self,
         key: &str,
         errors: &mut Vec<ConfigError>,
-        parse: impl FnOnce(&str) -> Result<T, String>,
+        parse: impl FnOnce(&str) -> Result<T, E>,
     ) -> Option<T> {
         let attr = self.get(key)?;
         let text = self.string_value(attr, &attr.value, errors)?;
-        parse(&text).map_err(|p| errors.push(self.invalid(attr, p))).ok()
+        parse(&text)
+            .map_err(|p| errors.push(self.invalid(attr, p.to_string())))
+            .ok()
     }
 
     /// A list-of-strings attribute, each string with its location.

@@ -92,7 +92,7 @@ pub(super) fn read_all(blocks: &Blocks<'_>, errors: &mut Vec<ConfigError>) -> Ve
             }),
             _ => {}
         }
-        let reason = s.parsed("reason", errors, |t| Ok(t.to_string()));
+        let reason = s.text("reason", errors);
         let priority = s.signed("priority", errors).unwrap_or(0);
         let disabled = s.boolean("disabled", errors).unwrap_or(false);
         let endpoints = s.references("endpoints", errors);
@@ -138,6 +138,5 @@ fn either(s: &Settings<'_>, keys: [&'static str; 2], errors: &mut Vec<ConfigErro
         errors.push(s.invalid(second, format!("write either `{}` or `{}`, not both", keys[0], keys[1])));
         return None;
     }
-    keys.into_iter()
-        .find_map(|k| s.parsed(k, errors, |t| Ok(t.to_string())).map(|t| (k, t)))
+    keys.into_iter().find_map(|k| s.text(k, errors).map(|t| (k, t)))
 }

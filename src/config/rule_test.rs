@@ -126,9 +126,7 @@ fn read_test(item: &Item<'_>, errors: &mut Vec<ConfigError>) -> Option<RuleTest>
     };
     let s = Settings::new(item, format!("test \"{name}\""), SETTINGS, errors);
     let agent = s
-        .parsed("agent", errors, |text| {
-            AgentName::parse(text).map_err(|e| e.to_string())
-        })
+        .parsed("agent", errors, AgentName::parse)
         .unwrap_or_else(AgentName::local);
     let expect = s.parsed("expect", errors, |t| match t {
         "allow" | "deny" | "approve" => Ok(t.to_string()),
@@ -148,17 +146,15 @@ fn read_test(item: &Item<'_>, errors: &mut Vec<ConfigError>) -> Option<RuleTest>
             ));
         }
         TestRequest {
-            method: r
-                .parsed("method", errors, |t| Ok(t.to_string()))
-                .unwrap_or_else(|| "GET".to_string()),
-            url: r.parsed("url", errors, |t| Ok(t.to_string())).unwrap_or_default(),
+            method: r.text("method", errors).unwrap_or_else(|| "GET".to_string()),
+            url: r.text("url", errors).unwrap_or_default(),
             headers: r
                 .string_map("headers", errors)
                 .unwrap_or_default()
                 .into_iter()
                 .map(|(k, v, _)| (k, v))
                 .collect(),
-            body: r.parsed("body", errors, |t| Ok(t.to_string())).unwrap_or_default(),
+            body: r.text("body", errors).unwrap_or_default(),
         }
     });
     let (mut aws, mut aws_params) = (None, None);
@@ -199,7 +195,7 @@ fn read_test(item: &Item<'_>, errors: &mut Vec<ConfigError>) -> Option<RuleTest>
         aws,
         aws_params,
         expect: expect?,
-        rule: s.parsed("rule", errors, |t| Ok(t.to_string())),
+        rule: s.text("rule", errors),
     })
 }
 

@@ -14,9 +14,17 @@ pub enum HostPattern {
     Subdomains(String),
 }
 
+/// A text that is not a host pattern.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "`{0}` is not a host pattern; write a host name (`api.example.com`), \
+     an IP address, or `*.example.com` for every subdomain"
+)]
+pub struct HostPatternError(String);
+
 impl HostPattern {
     /// Parses a pattern as written in a rule file.
-    pub fn parse(text: &str) -> Result<HostPattern, String> {
+    pub fn parse(text: &str) -> Result<HostPattern, HostPatternError> {
         let lower = text.trim_end_matches('.').to_ascii_lowercase();
         if lower.parse::<IpAddr>().is_ok() {
             return Ok(HostPattern::Exact(lower));
@@ -29,10 +37,7 @@ impl HostPattern {
             !l.is_empty() && l.len() <= 63 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         };
         if name.is_empty() || !name.split('.').all(valid_label) {
-            return Err(format!(
-                "`{text}` is not a host pattern; write a host name (`api.example.com`), \
-                 an IP address, or `*.example.com` for every subdomain"
-            ));
+            return Err(HostPatternError(text.to_string()));
         }
         Ok(if wildcard {
             HostPattern::Subdomains(format!(".{name}"))

@@ -19,6 +19,7 @@ use super::activity::{self, Guarded};
 use super::client::Client;
 use crate::gate::{Arrival, Tunnel};
 use crate::net::{Body, Target, body};
+use crate::tls::TlsError;
 
 /// An intercepted tunnel and the connection it runs in.
 struct Session {
@@ -35,7 +36,7 @@ pub(super) async fn serve(client: Arc<Client>, upgraded: Upgraded, tunnel: Tunne
     let target = &tunnel.target;
     let tls = match tokio::time::timeout(limits.header_read_timeout, accept_tls(&proxy, upgraded, target)).await {
         Ok(Ok(tls)) => tls,
-        Ok(Err(reason)) => return tracing::info!(%peer, %target, reason, "interception failed"),
+        Ok(Err(reason)) => return tracing::info!(%peer, %target, %reason, "interception failed"),
         Err(_) => {
             return tracing::info!(%peer, %target, "interception failed: TLS handshake timed out");
         }
@@ -68,32 +69,49 @@ pub(super) async fn serve(client: Arc<Client>, upgraded: Upgraded, tunnel: Tunne
     }
 }
 
+/// Why a tunnel could not be intercepted.
+#[derive(Debug, thiserror::Error)]
+enum InterceptError {
+    /// The agent sent no ClientHello.
+    #[error("no TLS ClientHello: {0}")]
+    NoClientHello(std::io::Error),
+    /// The ClientHello names another server than the CONNECT did.
+    #[error("TLS server name `{sni}` differs from the CONNECT target `{target}`")]
+    ServerName {
+        /// The name in the ClientHello.
+        sni: String,
+        /// The CONNECT target.
+        target: Target,
+    },
+    /// No leaf could be minted.
+    #[error(transparent)]
+    Leaf(#[from] TlsError),
+    /// The handshake failed.
+    #[error("TLS handshake failed: {0}")]
+    Handshake(std::io::Error),
+}
+
 /// The agent's TLS, with a leaf for `target`; a ClientHello naming
 /// another server is refused.
 async fn accept_tls(
     proxy: &Proxy,
     upgraded: Upgraded,
     target: &Target,
-) -> Result<TlsStream<TokioIo<Upgraded>>, String> {
+) -> Result<TlsStream<TokioIo<Upgraded>>, InterceptError> {
     let start = LazyConfigAcceptor::new(Acceptor::default(), TokioIo::new(upgraded))
         .await
-        .map_err(|e| format!("no TLS ClientHello: {e}"))?;
+        .map_err(InterceptError::NoClientHello)?;
     let config = match start.client_hello().server_name() {
         Some(sni) if sni.trim_end_matches('.').eq_ignore_ascii_case(target.host()) => Arc::clone(&proxy.tls),
         Some(sni) => {
-            return Err(format!(
-                "TLS server name `{sni}` differs from the CONNECT target `{target}`"
-            ));
+            return Err(InterceptError::ServerName {
+                sni: sni.to_string(),
+                target: target.clone(),
+            });
         }
-        None => proxy
-            .leaves
-            .server_config_for(&proxy.tls, target.host())
-            .map_err(|e| e.to_string())?,
+        None => proxy.leaves.server_config_for(&proxy.tls, target.host())?,
     };
-    start
-        .into_stream(config)
-        .await
-        .map_err(|e| format!("TLS handshake failed: {e}"))
+    start.into_stream(config).await.map_err(InterceptError::Handshake)
 }
 
 impl Session {
