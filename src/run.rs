@@ -122,7 +122,7 @@ pub async fn run(options: Options, stop: impl Future<Output = ()>) -> Result<(),
     observe(&audit, &leaves, &sessions, &approvals);
     let gate = Arc::new(Gate::new(
         policy,
-        gate::Parts {
+        gate::Shared {
             unknown_host: gateway.unknown_host,
             dialer,
             upstream,

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use support::agent;
 use support::gateway::{Gateway, cli};
+use support::operator::Operator;
 use support::origin::Origin;
 use support::telegram::FakeBotApi;
 
@@ -23,48 +24,6 @@ async fn start(rules: String) -> Gateway {
     tokio::task::spawn_blocking(move || Gateway::start(&rules))
         .await
         .unwrap()
-}
-
-/// The admin API, as the test's operator.
-struct Operator {
-    client: reqwest::Client,
-    base: String,
-    token: String,
-}
-
-impl Operator {
-    fn of(gateway: &Gateway) -> Operator {
-        Operator {
-            client: reqwest::Client::builder().no_proxy().build().unwrap(),
-            base: format!("http://{}", gateway.admin),
-            token: gateway.admin_token.clone(),
-        }
-    }
-
-    async fn get(&self, path: &str) -> reqwest::Response {
-        self.client
-            .get(format!("{}{path}", self.base))
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    async fn holds(&self) -> Vec<Value> {
-        self.get("/api/holds").await.json::<Vec<Value>>().await.unwrap()
-    }
-
-    /// Waits until `n` holds are pending.
-    async fn wait_for_holds(&self, n: usize) -> Vec<Value> {
-        for _ in 0..400 {
-            let holds = self.holds().await;
-            if holds.len() >= n {
-                return holds;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("{n} holds never became pending; there are {}", self.holds().await.len());
-    }
 }
 
 fn agent_client(gateway: &Gateway) -> reqwest::Client {
@@ -348,14 +307,7 @@ async fn every_request_leaves_one_audit_record_and_metrics_count_them() {
     let hold = operator.wait_for_holds(1).await[0]["id"].as_u64().unwrap();
     // Long enough to show in the record's wait.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    operator
-        .client
-        .post(format!("{}/api/holds/{hold}/allow", operator.base))
-        .bearer_auth(&operator.token)
-        .json(&serde_json::json!({"by": "alice"}))
-        .send()
-        .await
-        .unwrap();
+    operator.decide(hold, "allow", "alice", "").await;
     assert_eq!(held.await.unwrap().text().await.unwrap(), "12345");
     let unknown = client.get("https://nowhere.test/").send().await;
     assert!(unknown.is_err(), "an unclaimed host is refused at CONNECT");

@@ -16,6 +16,7 @@ use std::time::Duration;
 use serde_json::Value;
 use support::agent;
 use support::gateway::Gateway;
+use support::operator::Operator;
 use support::origin::Origin;
 
 async fn start(rules: String) -> Gateway {
@@ -122,30 +123,9 @@ async fn log_lines_speak_in_words() {
             .await
             .unwrap()
     });
-    let admin = reqwest::Client::new();
-    let api = |path: &str| format!("http://{}/api/{path}", gateway.admin);
-    let id = loop {
-        let holds: Value = admin
-            .get(api("holds"))
-            .bearer_auth(&gateway.admin_token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if let Some(id) = holds[0]["id"].as_u64() {
-            break id;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
-    let decided = admin
-        .post(api(&format!("holds/{id}/allow")))
-        .bearer_auth(&gateway.admin_token)
-        .json(&serde_json::json!({"by": "alice", "reason": "release day"}))
-        .send()
-        .await
-        .unwrap();
+    let operator = Operator::of(&gateway);
+    let id = operator.wait_for_holds(1).await[0]["id"].as_u64().unwrap();
+    let decided = operator.decide(id, "allow", "alice", "release day").await;
     assert_eq!(decided.status(), 204);
     assert_eq!(post.await.unwrap().status(), 200);
     record_of(&gateway, "/echo/deploy").await;

@@ -77,7 +77,7 @@ pub struct Gate {
 }
 
 /// What the gate is built from, besides the rules.
-pub struct Parts {
+pub struct Shared {
     /// What to do with hosts no endpoint claims.
     pub unknown_host: UnknownHost,
     /// Dials tunnels to unclaimed hosts.
@@ -133,16 +133,16 @@ pub enum Opened {
 }
 
 impl Gate {
-    /// A gate enforcing `policy` with `parts`.
-    pub fn new(policy: Policy, parts: Parts) -> Gate {
+    /// A gate enforcing `policy` with `shared`.
+    pub fn new(policy: Policy, shared: Shared) -> Gate {
         Gate {
             rules: ArcSwap::from_pointee(Rules::new(policy)),
-            unknown_host: parts.unknown_host,
-            dialer: parts.dialer,
-            upstream: parts.upstream,
-            resigner: parts.resigner,
-            approvals: parts.approvals,
-            audit: parts.audit,
+            unknown_host: shared.unknown_host,
+            dialer: shared.dialer,
+            upstream: shared.upstream,
+            resigner: shared.resigner,
+            approvals: shared.approvals,
+            audit: shared.audit,
         }
     }
 

@@ -11,6 +11,7 @@
 pub mod agent;
 pub mod gateway;
 pub mod moto;
+pub mod operator;
 pub mod origin;
 pub mod telegram;
 pub mod test_ca;
