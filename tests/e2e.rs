@@ -356,7 +356,7 @@ fn a_held_aws_call_waits_for_a_person_on_the_command_line() {
         assert!(
             denied.contains("AccessDenied")
                 && denied
-                    .contains("denied by alice, who was asked by rule 'table deletes need a person': keep the table"),
+                    .contains("denied by alice while rule 'table deletes need a person' held it for approval by oncall: keep the table"),
             "{denied}"
         );
 

@@ -217,15 +217,20 @@ impl Gate {
         (scheme, target): (Scheme, &Target),
         request: Request<Body>,
     ) -> Result<Response<Body>, GateError> {
+        // A tunnel opened to one host carries requests for that host only.
         target.check_request(&request, default_port(&scheme))?;
+        // Route: the endpoint that claims the host.
         let Some(route) = rules.route(target.host()) else {
             return route::unclaimed(self, context, scheme, target, request).await;
         };
         context.endpoint = Some(route.name.clone());
         let (mut parts, body) = request.into_parts();
+        // Read: the body, only where the decision or the signature needs it.
         let (read, body) = read::read(route, &rules.policy, context, &parts, body).await?;
+        // Facts: parsed once; a contradictory request is refused here.
         let facts = facts::facts(route, context, agent, &parts, read.as_ref())?;
         context.know(&facts);
+        // Decide, and hold for people what the rules hold.
         let body = match rules.policy.decide(route.id, &facts) {
             Decision::Deny(denial) => return Err(GateError::Denied(denial)),
             Decision::Hold(held) => {
@@ -236,6 +241,7 @@ impl Gate {
                 body
             }
         };
+        // Re-sign for the target account (AWS endpoints), then forward.
         let (upstream, body) =
             resign::resign(&self.resigner, route, &facts, &mut parts, (scheme, target), read, body).await?;
         forward::forward(&self.upstream, context, upstream, Request::from_parts(parts, body)).await
