@@ -49,6 +49,9 @@ pub enum ResignError {
     /// The request names no account to assume a role in.
     #[error("denied: the request's account is unknown, so no role can be assumed")]
     NoAccount,
+    /// Neither the signature nor the host names the service to sign for.
+    #[error("denied: neither the request's signature nor its host names the AWS service, so it cannot be signed")]
+    NoService,
     /// A form of signature clawgate cannot re-sign; refused rather than passed on.
     #[error("{0}")]
     Unsupported(&'static str),
@@ -114,13 +117,18 @@ impl Resigner {
         }
         let payload = payload_hash(&parts.headers, job.read)?;
         let account = job.account.ok_or(ResignError::NoAccount)?;
+        let service = signed
+            .service
+            .as_ref()
+            .or(job.service)
+            .ok_or(ResignError::NoService)?
+            .as_str();
         let credentials = self.assumed(&job, account).await?;
         let region = signed
             .region
             .as_ref()
             .or(job.region)
             .map_or(job.api.region.as_str(), |r| r.as_str());
-        let service = signed.service.as_ref().or(job.service).map_or("", |s| s.as_str());
         let placement = match signed.presigned {
             // A presigned URL stays one, valid no longer than the agent asked
             // and than the credentials live.
@@ -210,5 +218,68 @@ fn payload_hash(headers: &HeaderMap, read: Option<&Bytes>) -> Result<String, Res
         None => Ok(hex::encode(Sha256::digest(
             read.map(|b| b.as_ref()).unwrap_or_default(),
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use bytes::Bytes;
+    use http::HeaderMap;
+
+    use super::*;
+    use crate::config::{AwsKey, KeySource};
+    use crate::net::transport::{Answer, Transport};
+    use crate::net::{TransportError, body};
+    use crate::secret::Secret;
+
+    /// STS that must not be called: counts the calls and refuses them.
+    struct NoSts(AtomicUsize);
+
+    impl Transport for NoSts {
+        fn post<'a>(&'a self, url: String, _headers: HeaderMap, _body: Bytes) -> Answer<'a> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Box::pin(async move { Err(TransportError::Answer(format!("{url} was not to be called"))) })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_request_naming_no_service_is_refused_before_any_role_is_assumed() {
+        let sts = Arc::new(NoSts(AtomicUsize::new(0)));
+        let resigner = Resigner::new(
+            Arc::new(Sessions::new(Arc::clone(&sts) as Arc<dyn Transport>)),
+            RuntimeKeys::default(),
+        );
+        let credential = Credential {
+            name: "base".into(),
+            source: KeySource::Inline(AwsKey {
+                access_key_id: Secret::new("AKIABASE".into()),
+                secret_access_key: Secret::new("s".into()),
+                session_token: None,
+            }),
+        };
+        // SigV2 in a header names no service, and the host named none either.
+        let signature = Signed {
+            access_key_id: Some("AKIA111111111111CLAW".into()),
+            ..Signed::default()
+        };
+        let api = AwsApi::default();
+        let agent = AgentName::local();
+        let job = Resign {
+            api: &api,
+            credential: Some(&credential),
+            agent: &agent,
+            signature: &signature,
+            account: Some(AccountId::parse("111111111111").unwrap()),
+            region: None,
+            service: None,
+            authority: "example.amazonaws.com".into(),
+            read: None,
+        };
+        let (mut parts, ()) = http::Request::get("/").body(()).unwrap().into_parts();
+        let refused = resigner.resign(job, &mut parts, body::empty()).await.unwrap_err();
+        assert!(matches!(refused, ResignError::NoService), "{refused}");
+        assert_eq!(sts.0.load(Ordering::SeqCst), 0, "no role assumed for it");
     }
 }

@@ -70,7 +70,7 @@ impl GateError {
             | GateError::UnknownHost(_)
             | GateError::Denied(_) => Side::Agent,
             GateError::Resign(error) => match error {
-                ResignError::NoAccount | ResignError::Unsupported(_) => Side::Agent,
+                ResignError::NoAccount | ResignError::NoService | ResignError::Unsupported(_) => Side::Agent,
                 ResignError::Sts(_) => Side::Upstream,
                 ResignError::NoCredential | ResignError::BaseKey(_) | ResignError::Sign(_) => Side::Clawgate,
             },
@@ -97,7 +97,7 @@ impl GateError {
             GateError::Upstream(UpstreamError::Dial(DialError::Timeout { .. })) => StatusCode::GATEWAY_TIMEOUT,
             GateError::Upstream(_) => StatusCode::BAD_GATEWAY,
             GateError::Resign(error) => match error {
-                ResignError::NoAccount | ResignError::Unsupported(_) => StatusCode::FORBIDDEN,
+                ResignError::NoAccount | ResignError::NoService | ResignError::Unsupported(_) => StatusCode::FORBIDDEN,
                 ResignError::Sts(StsError::Refused { .. }) => StatusCode::FORBIDDEN,
                 ResignError::Sts(_) => StatusCode::BAD_GATEWAY,
                 ResignError::NoCredential | ResignError::BaseKey(_) => StatusCode::SERVICE_UNAVAILABLE,
