@@ -349,6 +349,26 @@ async fn absolute_form_plain_http_is_forwarded() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rules_read_the_host_as_it_is_routed_whatever_its_spelling() {
+    let origin = Origin::start().await;
+    let plain = Upstream::start_plain().await;
+    let rules = origin.rules_claiming("", "plain.test", plain.addr).replace(
+        "rule \"the test upstream is open\"",
+        "rule \"no plain\" {\n  priority = 5\n  match = http.host == \"plain.test\"\n  action = \"deny\"\n}\nrule \"the test upstream is open\"",
+    );
+    let gateway = tokio::task::spawn_blocking(move || Gateway::start(&rules))
+        .await
+        .unwrap();
+    // A trailing dot and upper case route to the same endpoint, so the same rule decides.
+    for host in ["plain.test", "plain.test.", "PLAIN.Test."] {
+        let request = format!("GET http://{host}/echo HTTP/1.1\r\nHost: {host}\r\n\r\n");
+        let (_, head) = agent::exchange(gateway.proxy, request.as_bytes()).await;
+        assert!(head.starts_with("HTTP/1.1 403"), "{host}: {head}");
+        assert!(head.contains("denied by rule 'no plain'"), "{host}: {head}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn curl_works_through_the_proxy_over_http1_and_http2() {
     if std::process::Command::new("curl").arg("--version").output().is_err() {
         eprintln!("curl is not installed; skipping");

@@ -56,7 +56,7 @@ pub enum ResignError {
     #[error("{0}")]
     Unsupported(&'static str),
     /// Signing failed.
-    #[error(transparent)]
+    #[error("clawgate failed: {0}")]
     Sign(#[from] SignError),
 }
 

@@ -110,14 +110,6 @@ impl Facts {
     pub fn text(&self, facet: &str, name: &str) -> Option<&str> {
         lookup(facet, name)?.read(self)
     }
-
-    /// Every string field of `facet` the request has, in schema order.
-    pub fn texts<'a>(&'a self, facet: &'a str) -> impl Iterator<Item = (&'static FacetField, &'a str)> + 'a {
-        SCHEMA
-            .iter()
-            .filter(move |f| f.facet == facet)
-            .filter_map(move |f| Some((f, f.read(self)?)))
-    }
 }
 
 impl AwsFacts {

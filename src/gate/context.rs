@@ -11,7 +11,7 @@ use crate::approval::Settled;
 use crate::facet::Facts;
 use crate::facet::aws::host::{self, HostFacts};
 use crate::ids::AgentName;
-use crate::policy::{Decision, Hold};
+use crate::policy::{Hold, Matched};
 
 /// What the rules (and the people they asked) made of a request.
 #[derive(Debug, Clone)]
@@ -21,8 +21,8 @@ pub enum Ruling {
     Pending,
     /// Relayed without interception (`unknown_host = "tunnel"`).
     Tunnel,
-    /// The rules allowed or denied it.
-    Ruled(Decision),
+    /// A rule allowed it.
+    Allowed(Matched),
     /// A rule held it, and this is how the hold ended.
     Held {
         /// The rule's hold.
@@ -45,7 +45,7 @@ pub struct Context {
     pub started: Instant,
     /// Its method.
     pub method: Method,
-    /// The host the agent asked for (lower-case; the CONNECT authority for a CONNECT).
+    /// The host the agent asked for: lower-case, no port, no trailing dot.
     pub host: String,
     /// Its path.
     pub path: String,

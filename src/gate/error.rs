@@ -7,6 +7,7 @@ use super::auth::AuthError;
 use crate::audit::Side;
 use crate::aws::resign::{MAX_SIGNED_BODY, ResignError};
 use crate::aws::sts::StsError;
+use crate::ids::RuleName;
 use crate::net::{BodyError, DialError, TargetError, UpstreamError};
 use crate::policy::Denial;
 
@@ -44,11 +45,18 @@ pub enum GateError {
     #[error(transparent)]
     Resign(#[from] ResignError),
     /// The upstream could not be reached or failed.
-    #[error(transparent)]
+    #[error("{}", upstream_message(.0))]
     Upstream(#[from] UpstreamError),
     /// Too many connections are open.
     #[error("too many connections ({0}); try again shortly")]
     Busy(usize),
+}
+
+fn upstream_message(error: &UpstreamError) -> String {
+    match error {
+        UpstreamError::Uri { .. } => format!("bad request: {error}"),
+        UpstreamError::Dial(_) | UpstreamError::Failed { .. } => error.to_string(),
+    }
 }
 
 fn target_message(error: &TargetError) -> String {
@@ -107,10 +115,13 @@ impl GateError {
         }
     }
 
-    /// The denial, if the request was denied rather than failed.
-    pub fn denial(&self) -> Option<&Denial> {
+    /// Whether the request was denied rather than failed: `Some` with the
+    /// denying rule, if a rule (or its hold) denied it. A request that names
+    /// no account or service is denied by no rule, as it was never decided.
+    pub fn denied(&self) -> Option<Option<RuleName>> {
         match self {
-            GateError::Denied(denial) => Some(denial),
+            GateError::Denied(denial) => Some(denial.rule().cloned()),
+            GateError::Resign(ResignError::NoAccount | ResignError::NoService) => Some(None),
             _ => None,
         }
     }

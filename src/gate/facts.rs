@@ -15,9 +15,9 @@ use crate::ids::AgentName;
 use crate::policy::Denial;
 
 /// The facts of the request `parts` (its body `read`, if read whole) from
-/// `agent` to `route`.
+/// `agent` to `host` (as routed), an endpoint of `route`.
 pub(super) fn facts(
-    route: &Route,
+    (route, host): (&Route, &str),
     context: &Context,
     agent: &AgentName,
     parts: &Parts,
@@ -27,7 +27,7 @@ pub(super) fn facts(
         Some(aws_route) => {
             let request = AwsRequest {
                 method: parts.method.as_str(),
-                host: &context.host,
+                host,
                 path: parts.uri.path(),
                 query: parts.uri.query(),
                 headers: &parts.headers,
@@ -41,7 +41,7 @@ pub(super) fn facts(
     };
     Ok(Facts {
         agent: AgentFacts { name: agent.clone() },
-        http: HttpFacts::from_parts(parts, &context.host),
+        http: HttpFacts::from_parts(parts, host),
         aws,
     })
 }

@@ -14,7 +14,8 @@
 //! 7. **re-sign** ([`resign`]): credentials for the target account, a new signature;
 //! 8. **forward** ([`forward`]): upstream over pooled connections;
 //! 9. **record** ([`record`]): one audit record, whatever happened, written
-//!    when the response ends ([`trail`] keeps that promise).
+//!    when the response ends (for HEAD, when its head goes out; [`trail`]
+//!    keeps that promise).
 //!
 //! Every stage fills in the request's [`Context`]; every error is a
 //! [`GateError`] that [`respond`] turns into the agent's response.
@@ -52,7 +53,7 @@ use crate::audit::Audit;
 use crate::aws::resign::Resigner;
 use crate::config::{Config, UnknownHost};
 use crate::ids::AgentName;
-use crate::net::{Body, Dialer, Target, Upstream};
+use crate::net::{Body, Dialer, Target, Upstream, default_port};
 use crate::policy::{Decision, Policy};
 use context::{Context, Ruling};
 use record::Refusal;
@@ -62,21 +63,11 @@ use trail::Trail;
 pub struct Gate {
     /// The rules in force; replaced whole on reload.
     rules: ArcSwap<Rules>,
-    /// What to do with hosts no endpoint claims (set at start-up).
-    unknown_host: UnknownHost,
-    /// Dials tunnels to unclaimed hosts.
-    dialer: Dialer,
-    /// The pooled upstream client.
-    upstream: Upstream,
-    /// Assumes roles and re-signs AWS requests.
-    resigner: Resigner,
-    /// Requests held for people.
-    approvals: Arc<Approvals>,
-    /// Where every request's record goes.
-    audit: Arc<Audit>,
+    /// What does not change on reload.
+    shared: Shared,
 }
 
-/// What the gate is built from, besides the rules.
+/// What the gate is built from, besides the rules (set at start-up).
 pub struct Shared {
     /// What to do with hosts no endpoint claims.
     pub unknown_host: UnknownHost,
@@ -137,12 +128,7 @@ impl Gate {
     pub fn new(policy: Policy, shared: Shared) -> Gate {
         Gate {
             rules: ArcSwap::from_pointee(Rules::new(policy)),
-            unknown_host: shared.unknown_host,
-            dialer: shared.dialer,
-            upstream: shared.upstream,
-            resigner: shared.resigner,
-            approvals: shared.approvals,
-            audit: shared.audit,
+            shared,
         }
     }
 
@@ -170,7 +156,7 @@ impl Gate {
                 (tunnel.target.host().to_string(), Some(tunnel.agent.clone()), uri)
             }
         };
-        let mut trail = Trail::begin(Context::new(&request, &host, agent), Arc::clone(&self.audit));
+        let mut trail = Trail::begin(Context::new(&request, &host, agent), Arc::clone(&self.shared.audit));
         let request = trail.counted(request);
         let context = &mut trail.context;
         let outcome = match arrival {
@@ -228,44 +214,67 @@ impl Gate {
         // Read: the body, only where the decision or the signature needs it.
         let (read, body) = read::read(route, &rules.policy, context, &parts, body).await?;
         // Facts: parsed once; a contradictory request is refused here.
-        let facts = facts::facts(route, context, agent, &parts, read.as_ref())?;
+        let facts = facts::facts((route, target.host()), context, agent, &parts, read.as_ref())?;
         context.know(&facts);
         // Decide, and hold for people what the rules hold.
         let body = match rules.policy.decide(route.id, &facts) {
             Decision::Deny(denial) => return Err(GateError::Denied(denial)),
             Decision::Hold(held) => {
-                hold::hold(&self.approvals, context, held, &facts, &parts, read.as_ref(), body).await?
+                hold::hold(
+                    &self.shared.approvals,
+                    context,
+                    held,
+                    &facts,
+                    &parts,
+                    read.as_ref(),
+                    body,
+                )
+                .await?
             }
-            allowed @ Decision::Allow(_) => {
-                context.ruling = Ruling::Ruled(allowed);
+            Decision::Allow(allowed) => {
+                context.ruling = Ruling::Allowed(allowed);
                 body
             }
         };
         // Re-sign for the target account (AWS endpoints), then forward.
-        let (upstream, body) =
-            resign::resign(&self.resigner, route, &facts, &mut parts, (scheme, target), read, body).await?;
-        forward::forward(&self.upstream, context, upstream, Request::from_parts(parts, body)).await
+        let (upstream, body) = resign::resign(
+            &self.shared.resigner,
+            route,
+            &facts,
+            &mut parts,
+            (scheme, target),
+            read,
+            body,
+        )
+        .await?;
+        forward::forward(
+            &self.shared.upstream,
+            context,
+            upstream,
+            Request::from_parts(parts, body),
+        )
+        .await
     }
 }
 
 impl std::fmt::Debug for Gate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Gate")
-            .field("unknown_host", &self.unknown_host)
+            .field("unknown_host", &self.shared.unknown_host)
             .finish_non_exhaustive()
     }
 }
 
-/// The port a URL of `scheme` has when it names none.
-fn default_port(scheme: &Scheme) -> u16 {
-    if *scheme == Scheme::HTTP { 80 } else { 443 }
-}
-
 /// The host a request on the listener names (a CONNECT's authority, an
-/// absolute URL's host), lower-case, for the record.
+/// absolute URL's host), as [`Target`] writes hosts: lower-case, without
+/// brackets or a trailing dot; what the URI holds when it names none.
 fn direct_host<B>(request: &Request<B>) -> String {
     match request.uri().host() {
-        Some(host) => host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase(),
+        Some(host) => host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .trim_end_matches('.')
+            .to_ascii_lowercase(),
         None => request.uri().authority().map(|a| a.to_string()).unwrap_or_default(),
     }
 }

@@ -4,15 +4,15 @@
 use crate::approval::{Outcome, Settled};
 use crate::audit::{Approval, Record, Side, Verdict, millis, timestamp};
 use crate::ids::RuleName;
-use crate::policy::{Decision, Hold};
+use crate::policy::Hold;
 
 use super::GateError;
 use super::context::{Context, Ruling};
 
 /// What a record says of a request whose agent left before the end.
-pub const AGENT_LEFT: &str = "the agent went away before the response was complete";
+const AGENT_LEFT: &str = "the agent went away before the response was complete";
 /// The status recorded for it (nginx's "client closed request").
-pub const CLIENT_CLOSED: u16 = 499;
+const CLIENT_CLOSED: u16 = 499;
 
 /// Why the gate refused or failed a request, kept for its record (the
 /// error itself went into the agent's response).
@@ -33,7 +33,7 @@ impl Refusal {
         Refusal {
             message: error.to_string(),
             side: error.side(),
-            denied: error.denial().map(|d| d.rule().cloned()),
+            denied: error.denied(),
             aws_error,
         }
     }
@@ -138,9 +138,7 @@ fn verdict(
     }
     match ruling {
         Ruling::Tunnel => (Some(Verdict::Tunnel), None, None),
-        Ruling::Ruled(Decision::Allow(allowed)) => {
-            (Some(Verdict::Allow), Some(allowed.rule.clone()), allowed.reason.clone())
-        }
+        Ruling::Allowed(allowed) => (Some(Verdict::Allow), Some(allowed.rule.clone()), allowed.reason.clone()),
         Ruling::Held {
             hold,
             settled: Settled {

@@ -7,7 +7,7 @@ use hyper::ext::ReasonPhrase;
 
 use super::GateError;
 use crate::aws::{MODELS, Protocol};
-use crate::facet::aws::host::{self, HostFacts};
+use crate::facet::aws::host::HostFacts;
 use crate::net::body::{self, Body};
 
 /// The response the agent receives for `error`: the status, a reason
@@ -64,12 +64,7 @@ pub enum ErrorFormat {
 }
 
 impl ErrorFormat {
-    /// The format the agent's client expects for a request to `host`.
-    pub fn for_request(host: &str, headers: &HeaderMap) -> ErrorFormat {
-        ErrorFormat::for_host(host::parse(host).as_ref(), headers)
-    }
-
-    /// The format for a request to a host [`host::parse`] has read.
+    /// The format for a request to a host `facet::aws::host::parse` has read.
     pub fn for_host(host: Option<&HostFacts>, headers: &HeaderMap) -> ErrorFormat {
         let Some(facts) = host else {
             return ErrorFormat::Text;
@@ -150,6 +145,11 @@ fn xml_escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::facet::aws::host;
+
+    fn format_for(host: &str, headers: &HeaderMap) -> ErrorFormat {
+        ErrorFormat::for_host(host::parse(host).as_ref(), headers)
+    }
 
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
         pairs
@@ -161,26 +161,20 @@ mod tests {
     #[test]
     fn each_protocol_gets_its_error_shape() {
         let none = headers(&[]);
-        assert_eq!(ErrorFormat::for_request("example.com", &none), ErrorFormat::Text);
+        assert_eq!(format_for("example.com", &none), ErrorFormat::Text);
+        assert_eq!(format_for("bucket.s3.amazonaws.com", &none), ErrorFormat::AwsRestXml);
+        assert_eq!(format_for("ec2.us-east-1.amazonaws.com", &none), ErrorFormat::AwsEc2Xml);
         assert_eq!(
-            ErrorFormat::for_request("bucket.s3.amazonaws.com", &none),
-            ErrorFormat::AwsRestXml
-        );
-        assert_eq!(
-            ErrorFormat::for_request("ec2.us-east-1.amazonaws.com", &none),
-            ErrorFormat::AwsEc2Xml
-        );
-        assert_eq!(
-            ErrorFormat::for_request("sts.us-east-1.amazonaws.com", &none),
+            format_for("sts.us-east-1.amazonaws.com", &none),
             ErrorFormat::AwsQueryXml
         );
         let target = headers(&[("x-amz-target", "DynamoDB_20120810.PutItem")]);
         assert_eq!(
-            ErrorFormat::for_request("dynamodb.us-east-1.amazonaws.com", &target),
+            format_for("dynamodb.us-east-1.amazonaws.com", &target),
             ErrorFormat::AwsJson
         );
         assert_eq!(
-            ErrorFormat::for_request("lambda.us-east-1.amazonaws.com", &none),
+            format_for("lambda.us-east-1.amazonaws.com", &none),
             ErrorFormat::AwsJson
         );
     }

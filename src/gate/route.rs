@@ -20,7 +20,7 @@ pub(super) async fn connect(
     authority: &str,
 ) -> Result<(Response<Body>, Option<Opened>), GateError> {
     let target = Target::parse(authority, 443)?;
-    let opened = match (rules.route(target.host()), gate.unknown_host) {
+    let opened = match (rules.route(target.host()), gate.shared.unknown_host) {
         (Some(_), _) => {
             tracing::debug!(%agent, %target, "intercepting");
             Opened::Intercept(Tunnel { target, agent })
@@ -28,6 +28,7 @@ pub(super) async fn connect(
         (None, UnknownHost::Tunnel) => {
             context.ruling = Ruling::Tunnel;
             let upstream = gate
+                .shared
                 .dialer
                 .dial(target.host(), target.port())
                 .await
@@ -63,9 +64,9 @@ pub(super) async fn unclaimed(
     target: &Target,
     request: Request<Body>,
 ) -> Result<Response<Body>, GateError> {
-    if scheme == Scheme::HTTP && gate.unknown_host == UnknownHost::Tunnel {
+    if scheme == Scheme::HTTP && gate.shared.unknown_host == UnknownHost::Tunnel {
         context.ruling = Ruling::Tunnel;
-        let response = gate.upstream.send(scheme, target, request).await?;
+        let response = gate.shared.upstream.send(scheme, target, request).await?;
         return Ok(response.map(body::boxed));
     }
     Err(GateError::UnknownHost(target.host().to_string()))

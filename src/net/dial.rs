@@ -13,6 +13,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
 use super::HostPattern;
+use super::target::default_port;
 
 /// The instance-metadata address of EC2 over IPv6.
 const METADATA_V6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254);
@@ -164,11 +165,7 @@ impl tower_service::Service<Uri> for Dialer {
         Box::pin(async move {
             let host = uri.host().ok_or_else(|| DialError::NoHost(uri.to_string()))?;
             let host = host.trim_start_matches('[').trim_end_matches(']');
-            let default = if uri.scheme() == Some(&http::uri::Scheme::HTTP) {
-                80
-            } else {
-                443
-            };
+            let default = default_port(uri.scheme().unwrap_or(&http::uri::Scheme::HTTPS));
             let stream = dialer.dial(host, uri.port_u16().unwrap_or(default)).await?;
             Ok(TokioIo::new(stream))
         })

@@ -14,6 +14,6 @@ pub mod upstream;
 pub use body::{Body, BodyError};
 pub use dial::{DialError, Dialer, Resolve, is_forbidden};
 pub use host_pattern::{HostPattern, HostPatternError};
-pub use target::{Target, TargetError};
+pub use target::{Target, TargetError, default_port};
 pub use transport::{Transport, TransportError};
 pub use upstream::{Upstream, UpstreamError};

@@ -5,6 +5,11 @@ use std::net::Ipv6Addr;
 
 use http::uri::Authority;
 
+/// The port a URL of `scheme` has when it names none: 80 for `http`, else 443.
+pub fn default_port(scheme: &http::uri::Scheme) -> u16 {
+    if *scheme == http::uri::Scheme::HTTP { 80 } else { 443 }
+}
+
 /// Why a host and port, or a request's `Host`, was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TargetError {

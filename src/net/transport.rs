@@ -13,14 +13,10 @@ use super::UpstreamError;
 /// Why one of clawgate's own calls got no answer.
 #[derive(Debug, thiserror::Error)]
 pub enum TransportError {
-    /// The URL or headers do not make a request.
-    #[error("cannot make a request to `{url}`: {source}")]
-    Request {
-        /// The URL asked for.
-        url: String,
-        /// Why.
-        source: http::Error,
-    },
+    /// The URL or headers do not make a request (the URL is not repeated:
+    /// it may hold a secret, as Telegram's Bot API URLs do).
+    #[error("cannot make the request: {0}")]
+    Request(http::Error),
     /// The call failed on the way.
     #[error(transparent)]
     Upstream(#[from] UpstreamError),

@@ -16,7 +16,7 @@ use rustls::ClientConfig;
 
 use super::body::{self, Body};
 use super::dial::{DialError, Dialer};
-use super::target::Target;
+use super::target::{Target, default_port};
 use super::transport::{Answer, Transport, TransportError};
 
 /// How long an unused upstream connection stays in the pool.
@@ -79,17 +79,15 @@ impl Upstream {
         target: &Target,
         request: Request<Body>,
     ) -> Result<Response<Incoming>, UpstreamError> {
-        let default_port = if scheme == Scheme::HTTP { 80 } else { 443 };
         let (mut parts, body) = request.into_parts();
         let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-        parts.uri =
-            Uri::try_from(format!("{scheme}://{}{path}", target.authority(default_port))).map_err(|source| {
-                UpstreamError::Uri {
-                    target: target.to_string(),
-                    path: path.to_string(),
-                    source,
-                }
-            })?;
+        parts.uri = Uri::try_from(format!("{scheme}://{}{path}", target.authority(default_port(&scheme)))).map_err(
+            |source| UpstreamError::Uri {
+                target: target.to_string(),
+                path: path.to_string(),
+                source,
+            },
+        )?;
         // The client upgrades to HTTP/2 when the upstream offers it.
         parts.version = Version::HTTP_11;
         strip_hop_by_hop(&mut parts.headers);
@@ -164,18 +162,14 @@ fn upstream_error(target: &str, error: &hyper_util::client::legacy::Error) -> Up
 impl Transport for Upstream {
     fn post<'a>(&'a self, url: String, headers: HeaderMap, body: Bytes) -> Answer<'a> {
         Box::pin(async move {
-            let mut request =
-                Request::post(url.as_str())
-                    .body(body::full(body))
-                    .map_err(|source| TransportError::Request {
-                        url: url.clone(),
-                        source,
-                    })?;
+            let mut request = Request::post(url.as_str())
+                .body(body::full(body))
+                .map_err(TransportError::Request)?;
             *request.headers_mut() = headers;
             let target = request
                 .uri()
                 .authority()
-                .map_or_else(|| url.clone(), ToString::to_string);
+                .map_or_else(|| "the upstream".to_string(), ToString::to_string);
             let response = self
                 .client
                 .request(request)
