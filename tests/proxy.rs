@@ -222,6 +222,34 @@ async fn a_request_for_another_host_inside_a_tunnel_is_rejected() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connect_inside_a_tunnel_and_a_huge_host_are_refused_briefly() {
+    let origin = Origin::start().await;
+    let gateway = origin.gateway().await;
+    let mut tls = tunnel(gateway.proxy, "upstream.test", &gateway.ca_pem()).await;
+    tls.write_all(b"CONNECT other.test:443 HTTP/1.1\r\nHost: upstream.test\r\n\r\n")
+        .await
+        .unwrap();
+    let head = read_head(&mut tls).await;
+    assert!(head.starts_with("HTTP/1.1 400"), "{head}");
+    assert!(head.contains("a CONNECT inside a tunnel is not served"), "{head}");
+
+    // The refusal quotes the agent's Host; the reason header stays short.
+    let mut tls = tunnel(gateway.proxy, "upstream.test", &gateway.ca_pem()).await;
+    let host = format!("{}.test", "x".repeat(3000));
+    tls.write_all(format!("GET /echo HTTP/1.1\r\nHost: {host}\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let head = read_head(&mut tls).await;
+    assert!(head.starts_with("HTTP/1.1 400"), "{}", &head[..200]);
+    let reason = head
+        .lines()
+        .find_map(|l| l.strip_prefix("x-clawgate-reason: "))
+        .unwrap();
+    assert!(reason.len() <= 512, "{} characters", reason.len());
+    assert_eq!(origin.upstream.connections(), 0, "nothing may reach the upstream");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn link_local_and_metadata_addresses_are_never_dialled() {
     let origin = Origin::start().await;
     let rules = origin.rules_claiming(r#"unknown_host = "tunnel""#, "metadata.test", "169.254.169.254:80");

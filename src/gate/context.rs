@@ -9,7 +9,7 @@ use http::{Method, Request};
 use super::respond::ErrorFormat;
 use crate::approval::Settled;
 use crate::facet::Facts;
-use crate::facet::aws::host::{self, HostFacts};
+use crate::facet::aws::host::HostFacts;
 use crate::ids::AgentName;
 use crate::policy::{Hold, Matched};
 
@@ -66,11 +66,15 @@ pub struct Context {
 }
 
 impl Context {
-    /// The context of `request`, for `host` (no port).
-    pub fn new<B>(request: &Request<B>, host: &str, agent: Option<AgentName>) -> Context {
-        let connect = request.method() == Method::CONNECT;
-        let aws_host = (!connect).then(|| host::parse(host)).flatten();
-        let format = if connect {
+    /// The context of `request` for `host` (no port), which says `aws_host`
+    /// as an AWS host, from `agent` if it is known yet.
+    pub fn new<B>(
+        request: &Request<B>,
+        host: String,
+        aws_host: Option<HostFacts>,
+        agent: Option<AgentName>,
+    ) -> Context {
+        let format = if request.method() == Method::CONNECT {
             ErrorFormat::Text
         } else {
             ErrorFormat::for_host(aws_host.as_ref(), request.headers())
@@ -80,7 +84,7 @@ impl Context {
             time: SystemTime::now(),
             started: Instant::now(),
             method: request.method().clone(),
-            host: host.to_string(),
+            host,
             path: request.uri().path().to_string(),
             aws_host,
             format,

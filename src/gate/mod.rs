@@ -52,6 +52,7 @@ use crate::approval::Approvals;
 use crate::audit::Audit;
 use crate::aws::resign::Resigner;
 use crate::config::{Config, UnknownHost};
+use crate::facet::aws::host::{self, HostFacts};
 use crate::ids::AgentName;
 use crate::net::{Body, Dialer, Target, Upstream, default_port};
 use crate::policy::{Decision, Policy};
@@ -103,6 +104,19 @@ pub struct Tunnel {
     pub target: Target,
     /// The agent that opened it.
     pub agent: AgentName,
+    /// What the target says as an AWS host: read once for every request in the tunnel.
+    aws_host: Option<HostFacts>,
+}
+
+impl Tunnel {
+    /// The tunnel `agent` opened to `target`.
+    fn new(target: Target, agent: AgentName) -> Tunnel {
+        Tunnel {
+            aws_host: host::parse(target.host()),
+            target,
+            agent,
+        }
+    }
 }
 
 /// What the gate answers: the response, and for a CONNECT, what the proxy
@@ -148,15 +162,29 @@ impl Gate {
         // The rules in force when the request arrived decide it, even if a
         // reload lands while its body is read or it waits for people.
         let rules = self.rules.load_full();
-        let (host, agent, uri) = match arrival {
-            Arrival::Direct { .. } => (direct_host(&request), None, request.uri().to_string()),
+        let context = match arrival {
+            Arrival::Direct { .. } => {
+                let host = direct_host(&request);
+                let aws_host = (request.method() != Method::CONNECT)
+                    .then(|| host::parse(&host))
+                    .flatten();
+                Context::new(&request, host, aws_host, None)
+            }
+            Arrival::Tunnelled(tunnel) => Context::new(
+                &request,
+                tunnel.target.host().to_string(),
+                tunnel.aws_host.clone(),
+                Some(tunnel.agent.clone()),
+            ),
+        };
+        let uri = match arrival {
+            Arrival::Direct { .. } => request.uri().to_string(),
             Arrival::Tunnelled(tunnel) => {
                 let path = request.uri().path_and_query().map_or("/", |p| p.as_str());
-                let uri = format!("https://{}{path}", tunnel.target.authority(443));
-                (tunnel.target.host().to_string(), Some(tunnel.agent.clone()), uri)
+                format!("https://{}{path}", tunnel.target.authority(443))
             }
         };
-        let mut trail = Trail::begin(Context::new(&request, &host, agent), Arc::clone(&self.shared.audit));
+        let mut trail = Trail::begin(context, Arc::clone(&self.shared.audit));
         let request = trail.counted(request);
         let context = &mut trail.context;
         let outcome = match arrival {

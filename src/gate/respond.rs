@@ -21,8 +21,11 @@ pub fn respond(error: &GateError, format: ErrorFormat) -> Response<Body> {
     let (content_type, text) = format.render(status, &message);
     let mut response = Response::new(body::full(text));
     *response.status_mut() = status;
+    // The message may quote what the agent sent (a host, a header): in a
+    // header it is printable ASCII only, and short.
     let printable: String = message
         .chars()
+        .take(MAX_REASON)
         .map(|c| if c.is_ascii_graphic() { c } else { ' ' })
         .collect();
     let headers = response.headers_mut();
@@ -42,6 +45,9 @@ pub fn respond(error: &GateError, format: ErrorFormat) -> Response<Body> {
     }
     response
 }
+
+/// The most characters of a message the reason header and phrase carry.
+const MAX_REASON: usize = 512;
 
 /// The header that carries clawgate's reason for refusing or failing a request.
 pub const REASON_HEADER: &str = "x-clawgate-reason";

@@ -23,7 +23,7 @@ pub(super) async fn connect(
     let opened = match (rules.route(target.host()), gate.shared.unknown_host) {
         (Some(_), _) => {
             tracing::debug!(%agent, %target, "intercepting");
-            Opened::Intercept(Tunnel { target, agent })
+            Opened::Intercept(Tunnel::new(target, agent))
         }
         (None, UnknownHost::Tunnel) => {
             context.ruling = Ruling::Tunnel;
