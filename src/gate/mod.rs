@@ -162,26 +162,20 @@ impl Gate {
         // The rules in force when the request arrived decide it, even if a
         // reload lands while its body is read or it waits for people.
         let rules = self.rules.load_full();
-        let context = match arrival {
+        let (context, uri) = match arrival {
             Arrival::Direct { .. } => {
                 let host = direct_host(&request);
                 let aws_host = (request.method() != Method::CONNECT)
                     .then(|| host::parse(&host))
                     .flatten();
-                Context::new(&request, host, aws_host, None)
+                (Context::new(&request, host, aws_host, None), request.uri().to_string())
             }
-            Arrival::Tunnelled(tunnel) => Context::new(
-                &request,
-                tunnel.target.host().to_string(),
-                tunnel.aws_host.clone(),
-                Some(tunnel.agent.clone()),
-            ),
-        };
-        let uri = match arrival {
-            Arrival::Direct { .. } => request.uri().to_string(),
             Arrival::Tunnelled(tunnel) => {
                 let path = request.uri().path_and_query().map_or("/", |p| p.as_str());
-                format!("https://{}{path}", tunnel.target.authority(443))
+                let host = tunnel.target.host().to_string();
+                let agent = Some(tunnel.agent.clone());
+                let context = Context::new(&request, host, tunnel.aws_host.clone(), agent);
+                (context, format!("https://{}{path}", tunnel.target.authority(443)))
             }
         };
         let mut trail = Trail::begin(context, Arc::clone(&self.shared.audit));
@@ -330,7 +324,7 @@ fn finish(trail: Trail, uri: &str, outcome: Result<(Response<Body>, Option<Opene
             let status = error.status();
             tracing::info!(%method, uri, status = status.as_u16(), millis, error = %error, "request");
             let format = trail.context.format;
-            let refusal = Refusal::of(&error, format.code(status));
+            let refusal = Refusal::of(&error, format);
             Answer {
                 response: trail.respond(respond(&error, format), Some(refusal)),
                 opened: None,

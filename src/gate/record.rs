@@ -8,6 +8,7 @@ use crate::policy::Hold;
 
 use super::GateError;
 use super::context::{Context, Ruling};
+use super::respond::ErrorFormat;
 
 /// What a record says of a request whose agent left before the end.
 const AGENT_LEFT: &str = "the agent went away before the response was complete";
@@ -28,13 +29,13 @@ pub struct Refusal {
 }
 
 impl Refusal {
-    /// What the record keeps of `error`, sent with `aws_error`.
-    pub fn of(error: &GateError, aws_error: Option<&'static str>) -> Refusal {
+    /// What the record keeps of `error`, written for the agent as `format` says.
+    pub fn of(error: &GateError, format: ErrorFormat) -> Refusal {
         Refusal {
             message: error.to_string(),
             side: error.side(),
             denied: error.denied(),
-            aws_error,
+            aws_error: format.code(error.status()),
         }
     }
 }
