@@ -16,9 +16,9 @@ use crate::audit::{Audit, AuditLog, AuditLogError, Kind};
 use crate::aws::base::RuntimeKeys;
 use crate::aws::resign::Resigner;
 use crate::aws::sessions::Sessions;
-use crate::config::{Config, ConfigErrors, Gateway, KeySource};
+use crate::config::{Config, ConfigErrors, Gateway, KeySource, Limits};
 use crate::gate::{self, Gate};
-use crate::net::{Dialer, Transport, Upstream};
+use crate::net::{Dialer, Timeouts, Transport, Upstream};
 use crate::policy::Policy;
 use crate::proxy::Proxy;
 use crate::tls::{self as tls_setup, CertificateAuthority, LeafCerts, TlsError};
@@ -87,6 +87,7 @@ pub async fn run(options: Options, stop: impl Future<Output = ()>) -> Result<(),
     let policy = load(&options)?;
     log_notices(&policy);
     let config = Arc::clone(policy.config());
+    raise_fd_limit(&config.gateway.limits);
     let (ca, created) = CertificateAuthority::load_or_create(&options.ca_dir)?;
     if created {
         tracing::info!(path = %ca.cert_path().display(), fingerprint = ca.fingerprint(), "created a new CA; agents must trust its certificate");
@@ -114,7 +115,11 @@ pub async fn run(options: Options, stop: impl Future<Output = ()>) -> Result<(),
     let gateway = &config.gateway;
     let dialer = Dialer::new(gateway.resolve.clone(), gateway.limits.connect_timeout);
     let client_tls = tls_setup::client_config(gateway.upstream_roots, gateway.upstream_ca.as_deref())?;
-    let upstream = Upstream::new(dialer.clone(), client_tls);
+    let timeouts = Timeouts {
+        connect: gateway.limits.connect_timeout,
+        response: gateway.limits.response_timeout,
+    };
+    let upstream = Upstream::new(dialer.clone(), client_tls, timeouts);
     let transport: Arc<dyn Transport> = Arc::new(upstream.clone());
     let sessions = Arc::new(Sessions::new(Arc::clone(&transport)));
     let runtime_keys = RuntimeKeys::default();
@@ -129,6 +134,7 @@ pub async fn run(options: Options, stop: impl Future<Output = ()>) -> Result<(),
             resigner: Resigner::new(sessions, runtime_keys.clone()),
             approvals: Arc::clone(&approvals),
             audit: Arc::clone(&audit),
+            limits: gateway.limits.clone(),
         },
     ));
     let proxy = Arc::new(Proxy::new(Arc::clone(&gate), leaves, gateway.limits.clone())?);
@@ -190,6 +196,28 @@ fn load(options: &Options) -> Result<Policy, ConfigErrors> {
     }
     Policy::compile(config)
 }
+
+/// Raises the soft limit on open files to the hard one, and warns if the
+/// limits let clawgate open more than that: each agent connection is one
+/// descriptor, each request in flight upstream at most one more.
+fn raise_fd_limit(limits: &Limits) {
+    let wanted = limits.max_connections + limits.max_upstream_requests + FD_RESERVE;
+    let wanted = u64::try_from(wanted).unwrap_or(u64::MAX);
+    match rlimit::increase_nofile_limit(wanted) {
+        Ok(limit) if limit < wanted => tracing::warn!(
+            limit,
+            wanted,
+            "the open-file limit is below max_connections + max_upstream_requests; under load clawgate may \
+             run out of file descriptors: raise `ulimit -n` or lower those settings"
+        ),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "cannot read or raise the open-file limit"),
+    }
+}
+
+/// Descriptors kept for everything besides agents and upstreams: listeners,
+/// the audit log, STS, Telegram, the admin server's clients.
+const FD_RESERVE: usize = 256;
 
 fn log_notices(policy: &Policy) {
     let config = policy.config();

@@ -10,6 +10,7 @@ use crate::net::{HostPattern, Resolve};
 
 const SETTINGS: &str = "listen, admin, unknown_host, resolve, upstream_ca, upstream_roots, \
     max_connections, max_header_bytes, header_read_timeout, idle_timeout, connect_timeout, shutdown_grace, \
+    max_upstream_requests, max_requests_per_agent, response_timeout, min_body_rate, body_memory_mb, \
     audit_log, audit_rotate_mb, audit_keep, grant_window, max_pending_per_agent";
 
 /// Gateway-wide settings; every field has a default, so the block is optional.
@@ -119,10 +120,36 @@ pub struct Limits {
     pub header_read_timeout: Duration,
     /// How long a connection may sit with no request in flight and no bytes moving.
     pub idle_timeout: Duration,
-    /// How long dialling an upstream may take.
+    /// How long dialling an upstream may take, its TLS handshake included.
     pub connect_timeout: Duration,
     /// How long shutdown waits for in-flight requests.
     pub shutdown_grace: Duration,
+    /// Requests in flight at once across all agents (HTTP/2 streams count one each).
+    pub max_upstream_requests: usize,
+    /// Requests one agent may have in flight at once, held ones included.
+    pub max_requests_per_agent: usize,
+    /// How long the upstream may take to send its response head once the request is sent.
+    pub response_timeout: Duration,
+    /// The slowest a request body may arrive, in bytes per second on average
+    /// (after [`BODY_GRACE`]); 0 lets any pace through.
+    pub min_body_rate: u64,
+    /// Bytes of request bodies all requests together may hold in memory
+    /// while they are decided and re-signed.
+    pub body_memory: usize,
+}
+
+/// How long a body may lag behind `min_body_rate` before it is cut off.
+pub const BODY_GRACE: Duration = Duration::from_secs(10);
+
+/// The most HTTP/2 streams one agent connection may open at once.
+const MAX_STREAMS: usize = 128;
+
+impl Limits {
+    /// HTTP/2 streams one agent connection may open at once: no more than
+    /// its agent may have in flight.
+    pub fn streams_per_connection(&self) -> u32 {
+        u32::try_from(self.max_requests_per_agent.min(MAX_STREAMS)).unwrap_or(1)
+    }
 }
 
 impl Default for Limits {
@@ -134,6 +161,11 @@ impl Default for Limits {
             idle_timeout: Duration::from_secs(300),
             connect_timeout: Duration::from_secs(10),
             shutdown_grace: Duration::from_secs(30),
+            max_upstream_requests: 2048,
+            max_requests_per_agent: 256,
+            response_timeout: Duration::from_secs(300),
+            min_body_rate: 1024,
+            body_memory: 128 << 20,
         }
     }
 }
@@ -203,14 +235,19 @@ pub(super) fn read(blocks: &Blocks<'_>, errors: &mut Vec<ConfigError>) -> Gatewa
         ("idle_timeout", &mut limits.idle_timeout),
         ("connect_timeout", &mut limits.connect_timeout),
         ("shutdown_grace", &mut limits.shutdown_grace),
+        ("response_timeout", &mut limits.response_timeout),
     ] {
         if let Some(d) = s.parsed(key, errors, parse_duration) {
             *field = d;
         }
     }
     let mut rotate_mb = usize::try_from(gateway.audit.rotate_bytes >> 20).unwrap_or(usize::MAX);
+    let mut body_mb = limits.body_memory >> 20;
     for (key, field, least) in [
         ("max_connections", &mut limits.max_connections, 1),
+        ("max_upstream_requests", &mut limits.max_upstream_requests, 1),
+        ("max_requests_per_agent", &mut limits.max_requests_per_agent, 1),
+        ("body_memory_mb", &mut body_mb, 16),
         ("max_header_bytes", &mut limits.max_header_bytes, 1024),
         ("audit_rotate_mb", &mut rotate_mb, 1),
         ("audit_keep", &mut gateway.audit.keep, 1),
@@ -223,6 +260,10 @@ pub(super) fn read(blocks: &Blocks<'_>, errors: &mut Vec<ConfigError>) -> Gatewa
         }
     }
     gateway.audit.rotate_bytes = (rotate_mb as u64).saturating_mul(1 << 20);
+    limits.body_memory = body_mb.saturating_mul(1 << 20);
+    if let Some(rate) = s.integer("min_body_rate", errors) {
+        limits.min_body_rate = rate;
+    }
     if let Some(entries) = s.string_map("resolve", errors) {
         let mut resolve = Vec::new();
         for (pattern, addr, at) in entries {

@@ -87,7 +87,8 @@ bucket "x" {}
             "main.hcl:3:18: `unknown_host`: `allow` is not a choice; write \"deny\" or \"tunnel\"",
             "main.hcl:4:3: `colour` is not a setting of gateway; expected one of: listen, admin, unknown_host, \
              resolve, upstream_ca, upstream_roots, max_connections, max_header_bytes, header_read_timeout, \
-             idle_timeout, connect_timeout, shutdown_grace, audit_log, audit_rotate_mb, audit_keep, grant_window, max_pending_per_agent",
+             idle_timeout, connect_timeout, shutdown_grace, max_upstream_requests, max_requests_per_agent, \
+             response_timeout, min_body_rate, body_memory_mb, audit_log, audit_rotate_mb, audit_keep, grant_window, max_pending_per_agent",
             "main.hcl:7:1: `endpoint` block needs two labels, its kind and its name, e.g. `endpoint \"https\" \"github\" {`",
             "main.hcl:12:12: `hosts`: `*` is not a host pattern; write a host name (`api.example.com`), an IP \
              address, or `*.example.com` for every subdomain",

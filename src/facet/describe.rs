@@ -1,10 +1,12 @@
-//! Facts for a request described in words (method, URL, headers, agent), as
-//! rule tests and `clawgate policy explain` give them.
+//! Requests described in words (method, URL, headers; `aws` fields given
+//! one by one), as rule tests and `clawgate policy explain` give them.
 
-use super::{AgentFacts, AwsFacts, Facts, HttpFacts};
+use http::request::Parts;
+
+use super::AwsFacts;
 use crate::aws::Protocol;
 use crate::config::TestRequest;
-use crate::ids::{AccountId, AgentName, IdError, Region, ServiceName};
+use crate::ids::{AccountId, IdError, Region, ServiceName};
 
 /// Why a described request has no facts.
 #[derive(Debug, thiserror::Error)]
@@ -38,31 +40,29 @@ pub enum DescribeError {
     Protocol(String),
 }
 
-impl Facts {
-    /// The facts of `request` sent by `agent`.
-    pub fn describe(request: &TestRequest, agent: AgentName) -> Result<Facts, DescribeError> {
-        let mut builder = http::Request::builder()
-            .method(request.method.as_str())
-            .uri(request.url.as_str());
-        for (name, value) in &request.headers {
-            builder = builder.header(name.as_str(), value.as_str());
-        }
-        let built = builder.body(()).map_err(|source| DescribeError::Request {
-            method: request.method.clone(),
-            url: request.url.clone(),
-            source,
-        })?;
-        let host = built
-            .uri()
-            .host()
-            .ok_or_else(|| DescribeError::NoHost(request.url.clone()))?;
-        let host = host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
-        Ok(Facts {
-            agent: AgentFacts { name: agent },
-            http: HttpFacts::from_parts(&built.into_parts().0, &host),
-            aws: None,
-        })
+/// The head of `request` as clawgate would receive it, and its host as
+/// routed (lower-case, no brackets, no trailing dot).
+pub fn head(request: &TestRequest) -> Result<(Parts, String), DescribeError> {
+    let mut builder = http::Request::builder()
+        .method(request.method.as_str())
+        .uri(request.url.as_str());
+    for (name, value) in &request.headers {
+        builder = builder.header(name.as_str(), value.as_str());
     }
+    let built = builder.body(()).map_err(|source| DescribeError::Request {
+        method: request.method.clone(),
+        url: request.url.clone(),
+        source,
+    })?;
+    let host = built
+        .uri()
+        .host()
+        .ok_or_else(|| DescribeError::NoHost(request.url.clone()))?
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .trim_end_matches('.')
+        .to_ascii_lowercase();
+    Ok((built.into_parts().0, host))
 }
 
 impl AwsFacts {
@@ -109,6 +109,8 @@ impl AwsFacts {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::facet::{AgentFacts, Facts, HttpFacts};
+    use crate::ids::AgentName;
 
     #[test]
     fn fields_are_read_into_their_types_and_back() {

@@ -57,7 +57,6 @@ impl Facts {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::config::TestRequest;
     use crate::ids::AgentName;
 
@@ -69,7 +68,17 @@ mod tests {
             headers: vec![("authorization".into(), "Bearer secret".into())],
             body: String::new(),
         };
-        let facts = Facts::describe(&request, AgentName::parse("ci-bot").unwrap()).unwrap();
+        let (parts, host) = crate::facet::described_head(&request).unwrap();
+        let agent = AgentName::parse("ci-bot").unwrap();
+        let seen = crate::facet::Seen {
+            agent: &agent,
+            parts: &parts,
+            host: &host,
+            aws_host: None,
+            api: None,
+            reads_params: false,
+        };
+        let facts = seen.facts(None).unwrap();
         let flat = facts.flat();
         assert_eq!(flat["http.query"], "flag&q=1");
         assert_eq!(flat["agent.name"], "ci-bot");

@@ -2,13 +2,16 @@
 //! endpoints) `aws`. Parsed once per request, immutable afterwards.
 
 pub mod aws;
+pub mod derive;
 mod describe;
 mod flat;
 mod http;
 mod schema;
 
+pub use derive::{HopError, Seen};
+pub use describe::{DescribeError, head as described_head};
 pub use http::HttpFacts;
-pub use schema::{FACETS, FacetField, FieldKind, SCHEMA, lookup};
+pub use schema::{FACETS, FacetField, FieldKind, HEAD_AWS_FIELDS, SCHEMA, lookup};
 
 use crate::aws::Protocol;
 use crate::aws::signature::Signed;

@@ -87,6 +87,10 @@ pub const SCHEMA: &[FacetField] = &[
     aws("protocol", |a| Some(a.protocol?.name())),
 ];
 
+/// The `aws` fields a request's head settles whatever its protocol (the
+/// host, the signature, the method); the others may come from its body.
+pub const HEAD_AWS_FIELDS: [&str; 5] = ["service", "account", "account_name", "region", "method"];
+
 /// The facets: `agent`, `http`, `aws`.
 pub const FACETS: [&str; 3] = ["agent", "http", "aws"];
 

@@ -6,11 +6,13 @@ use std::time::{Duration, Instant, SystemTime};
 
 use http::{Method, Request};
 
+use super::admit::Slot;
 use super::respond::ErrorFormat;
 use crate::approval::Settled;
 use crate::facet::Facts;
 use crate::facet::aws::host::HostFacts;
 use crate::ids::AgentName;
+use crate::net::Reservation;
 use crate::policy::{Hold, Matched};
 
 /// What the rules (and the people they asked) made of a request.
@@ -63,6 +65,10 @@ pub struct Context {
     pub ruling: Ruling,
     /// From sending upstream to the upstream's response head.
     pub upstream: Option<Duration>,
+    /// Its place among the requests in flight, given back when it is done.
+    pub slot: Option<Slot>,
+    /// The memory its body holds, given back when it is done.
+    pub reserved: Reservation,
 }
 
 impl Context {
@@ -93,6 +99,8 @@ impl Context {
             facets: BTreeMap::new(),
             ruling: Ruling::Pending,
             upstream: None,
+            slot: None,
+            reserved: Reservation::default(),
         }
     }
 

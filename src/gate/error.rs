@@ -3,12 +3,14 @@
 
 use http::StatusCode;
 
+use super::admit::Crowd;
 use super::auth::AuthError;
 use crate::audit::Side;
 use crate::aws::resign::{MAX_SIGNED_BODY, ResignError};
 use crate::aws::sts::StsError;
+use crate::facet::HopError;
 use crate::ids::RuleName;
-use crate::net::{BodyError, DialError, TargetError, UpstreamError};
+use crate::net::{BodyError, DialError, OverBudget, ReadError, TargetError, UpstreamError};
 use crate::policy::Denial;
 
 /// Everything that stops a request between the agent and the upstream.
@@ -23,9 +25,12 @@ pub enum GateError {
     /// Not a request a forward proxy serves.
     #[error("bad request: {0}")]
     NotProxied(&'static str),
-    /// The agent's body broke off.
+    /// The agent's body broke off or came too slowly.
     #[error("bad request: the request body could not be read: {0}")]
     Body(BodyError),
+    /// The `Connection` header names a header the request depends on.
+    #[error("bad request: {0}")]
+    Hop(#[from] HopError),
     /// A body clawgate would have to hash whole to re-sign, but may not.
     #[error(
         "bad request: the body is larger than {} MiB and carries no x-amz-content-sha256, so clawgate cannot re-sign it",
@@ -50,12 +55,44 @@ pub enum GateError {
     /// Too many connections are open.
     #[error("too many connections ({0}); try again shortly")]
     Busy(usize),
+    /// Too many requests are in flight, the agent's or everyone's.
+    #[error("{}", crowded_message(.crowd, *.limit))]
+    Crowded {
+        /// Whose limit.
+        crowd: Crowd,
+        /// The limit.
+        limit: usize,
+    },
+    /// Request bodies held in memory are at their limit.
+    #[error(transparent)]
+    OverBudget(#[from] OverBudget),
+}
+
+impl From<ReadError> for GateError {
+    fn from(error: ReadError) -> GateError {
+        match error {
+            ReadError::Body(e) => GateError::Body(e),
+            ReadError::OverBudget(e) => GateError::OverBudget(e),
+        }
+    }
+}
+
+fn crowded_message(crowd: &Crowd, limit: usize) -> String {
+    match crowd {
+        Crowd::Agent(agent) => format!(
+            "agent `{agent}` has {limit} requests in flight, its limit (gateway.max_requests_per_agent); \
+             try again shortly"
+        ),
+        Crowd::Gateway => format!(
+            "clawgate has {limit} requests in flight, its limit (gateway.max_upstream_requests); try again shortly"
+        ),
+    }
 }
 
 fn upstream_message(error: &UpstreamError) -> String {
     match error {
-        UpstreamError::Uri { .. } => format!("bad request: {error}"),
-        UpstreamError::Dial(_) | UpstreamError::Failed { .. } => error.to_string(),
+        UpstreamError::Uri { .. } | UpstreamError::AgentBody(_) => format!("bad request: {error}"),
+        UpstreamError::Dial(_) | UpstreamError::NoResponse { .. } | UpstreamError::Failed { .. } => error.to_string(),
     }
 }
 
@@ -74,18 +111,22 @@ impl GateError {
             | GateError::Target(_)
             | GateError::NotProxied(_)
             | GateError::Body(_)
+            | GateError::Hop(_)
             | GateError::TooLargeToSign
             | GateError::UnknownHost(_)
-            | GateError::Denied(_) => Side::Agent,
+            | GateError::Denied(_)
+            | GateError::Crowded {
+                crowd: Crowd::Agent(_), ..
+            } => Side::Agent,
             GateError::Resign(error) => match error {
                 ResignError::NoAccount | ResignError::NoService | ResignError::Unsupported(_) => Side::Agent,
                 ResignError::Sts(_) => Side::Upstream,
                 ResignError::NoCredential | ResignError::BaseKey(_) | ResignError::Sign(_) => Side::Clawgate,
             },
             GateError::Upstream(UpstreamError::Dial(DialError::Forbidden { .. })) => Side::Agent,
-            GateError::Upstream(UpstreamError::Uri { .. }) => Side::Agent,
+            GateError::Upstream(UpstreamError::Uri { .. } | UpstreamError::AgentBody(_)) => Side::Agent,
             GateError::Upstream(_) => Side::Upstream,
-            GateError::Busy(_) => Side::Clawgate,
+            GateError::Busy(_) | GateError::Crowded { .. } | GateError::OverBudget(_) => Side::Clawgate,
         }
     }
 
@@ -98,11 +139,14 @@ impl GateError {
             GateError::Target(_)
             | GateError::NotProxied(_)
             | GateError::Body(_)
+            | GateError::Hop(_)
             | GateError::TooLargeToSign
-            | GateError::Upstream(UpstreamError::Uri { .. }) => StatusCode::BAD_REQUEST,
+            | GateError::Upstream(UpstreamError::Uri { .. } | UpstreamError::AgentBody(_)) => StatusCode::BAD_REQUEST,
             GateError::UnknownHost(_) | GateError::Denied(_) => StatusCode::FORBIDDEN,
             GateError::Upstream(UpstreamError::Dial(DialError::Forbidden { .. })) => StatusCode::FORBIDDEN,
-            GateError::Upstream(UpstreamError::Dial(DialError::Timeout { .. })) => StatusCode::GATEWAY_TIMEOUT,
+            GateError::Upstream(UpstreamError::Dial(DialError::Timeout { .. }) | UpstreamError::NoResponse { .. }) => {
+                StatusCode::GATEWAY_TIMEOUT
+            }
             GateError::Upstream(_) => StatusCode::BAD_GATEWAY,
             GateError::Resign(error) => match error {
                 ResignError::NoAccount | ResignError::NoService | ResignError::Unsupported(_) => StatusCode::FORBIDDEN,
@@ -111,8 +155,19 @@ impl GateError {
                 ResignError::NoCredential | ResignError::BaseKey(_) => StatusCode::SERVICE_UNAVAILABLE,
                 ResignError::Sign(_) => StatusCode::INTERNAL_SERVER_ERROR,
             },
-            GateError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
+            GateError::Busy(_) | GateError::Crowded { .. } | GateError::OverBudget(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
         }
+    }
+
+    /// Whether the same request, sent again in a moment, may well pass: it
+    /// was refused only because clawgate is at a limit of load.
+    pub fn passes_soon(&self) -> bool {
+        matches!(
+            self,
+            GateError::Busy(_) | GateError::Crowded { .. } | GateError::OverBudget(_)
+        )
     }
 
     /// Whether the request was denied rather than failed: `Some` with the

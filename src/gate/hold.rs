@@ -10,16 +10,17 @@ use http::request::Parts;
 
 use super::GateError;
 use super::context::{Context, Ruling};
+use super::read;
 use crate::approval::{Approvals, BodyDigest, HoldRequest, Outcome};
 use crate::facet::Facts;
 use crate::facet::aws::MAX_PARAMS_BODY;
 use crate::ids::AgentName;
-use crate::net::{Body, body};
+use crate::net::{Body, Budget};
 use crate::policy::{Denial, Hold};
 
 /// Holds the request until people decide; the body to forward if they allow it.
 pub(super) async fn hold(
-    approvals: &Approvals,
+    (approvals, budget): (&Approvals, &Budget),
     context: &mut Context,
     hold: Hold,
     facts: &Facts,
@@ -30,9 +31,7 @@ pub(super) async fn hold(
     let (digest, body) = match read {
         Some(bytes) => (BodyDigest::of(bytes), body),
         None => {
-            let prefix = body::read_prefix(body, MAX_PARAMS_BODY)
-                .await
-                .map_err(GateError::Body)?;
+            let prefix = read::read(budget, context, body, MAX_PARAMS_BODY).await?;
             let digest = if prefix.complete {
                 BodyDigest::of(&prefix.bytes)
             } else {

@@ -4,12 +4,16 @@
 //!
 //! A request goes through these stages, each a function of its own:
 //! 1. **who** ([`auth`]): the agent, by its proxy credentials;
-//! 2. **route** ([`route`]): the endpoint that claims the host; a CONNECT is
+//! 2. **admit** ([`admit`]): one more request in flight, within the
+//!    gateway's and the agent's limits;
+//! 3. **route** ([`route`]): the endpoint that claims the host; a CONNECT is
 //!    intercepted, tunnelled or refused here;
-//! 3. **read** ([`read`]): the body, only where the decision or the
-//!    signature needs it;
-//! 4. **facts** ([`facts`]): `agent`, `http` and `aws`, parsed once;
-//! 5. **decide**: the rules, in [`Policy::decide`](crate::policy::Policy::decide);
+//! 4. **clean**: hop-by-hop headers go before anything reads the request
+//!    ([`clean`](crate::facet::derive::clean));
+//! 5. **facts and decide** ([`decide`]): `agent`, `http` and `aws`, derived
+//!    once ([`Seen`]), and the rules; what the head settles is settled
+//!    before the body is read ([`read`]), and the body is read only where
+//!    the decision or the signature needs it;
 //! 6. **hold** ([`hold`]): people decide what the rules hold;
 //! 7. **re-sign** ([`resign`]): credentials for the target account, a new signature;
 //! 8. **forward** ([`forward`]): upstream over pooled connections;
@@ -20,10 +24,11 @@
 //! Every stage fills in the request's [`Context`]; every error is a
 //! [`GateError`] that [`respond`] turns into the agent's response.
 
+mod admit;
 mod auth;
 mod context;
+mod decide;
 mod error;
-mod facts;
 mod forward;
 mod hold;
 mod read;
@@ -34,6 +39,7 @@ mod route;
 mod rules;
 mod trail;
 
+pub use admit::Crowd;
 pub use auth::{Agents, AuthError};
 pub use error::GateError;
 pub use respond::{ErrorFormat, REASON_HEADER, respond};
@@ -51,12 +57,15 @@ use tokio::net::TcpStream;
 use crate::approval::Approvals;
 use crate::audit::Audit;
 use crate::aws::resign::Resigner;
-use crate::config::{Config, UnknownHost};
+use crate::config::{Config, Limits, UnknownHost};
 use crate::facet::aws::host::{self, HostFacts};
+use crate::facet::{Seen, derive};
 use crate::ids::AgentName;
-use crate::net::{Body, Dialer, Target, Upstream, default_port};
-use crate::policy::{Decision, Policy};
+use crate::net::{Body, Budget, Dialer, Target, Upstream, default_port};
+use crate::policy::Policy;
+use admit::Admission;
 use context::{Context, Ruling};
+use decide::{Decided, Verdict};
 use record::Refusal;
 use trail::Trail;
 
@@ -66,6 +75,10 @@ pub struct Gate {
     rules: ArcSwap<Rules>,
     /// What does not change on reload.
     shared: Shared,
+    /// The requests in flight, within the limits.
+    admission: Arc<Admission>,
+    /// The memory bodies read before forwarding may hold.
+    memory: Budget,
 }
 
 /// What the gate is built from, besides the rules (set at start-up).
@@ -82,6 +95,8 @@ pub struct Shared {
     pub approvals: Arc<Approvals>,
     /// Where every request's record goes.
     pub audit: Arc<Audit>,
+    /// The limits on what requests may hold.
+    pub limits: Limits,
 }
 
 /// Where a request came in.
@@ -140,8 +155,11 @@ pub enum Opened {
 impl Gate {
     /// A gate enforcing `policy` with `shared`.
     pub fn new(policy: Policy, shared: Shared) -> Gate {
+        let limits = &shared.limits;
         Gate {
             rules: ArcSwap::from_pointee(Rules::new(policy)),
+            admission: Admission::new(limits.max_upstream_requests, limits.max_requests_per_agent),
+            memory: Budget::new(limits.body_memory),
             shared,
         }
     }
@@ -179,7 +197,7 @@ impl Gate {
             }
         };
         let mut trail = Trail::begin(context, Arc::clone(&self.shared.audit));
-        let request = trail.counted(request);
+        let request = trail.counted(request, self.shared.limits.min_body_rate);
         let context = &mut trail.context;
         let outcome = match arrival {
             Arrival::Direct { peer } => self.direct(&rules, context, peer, request).await,
@@ -227,48 +245,48 @@ impl Gate {
     ) -> Result<Response<Body>, GateError> {
         // A tunnel opened to one host carries requests for that host only.
         target.check_request(&request, default_port(&scheme))?;
+        // Admit: one more request in flight, within the limits.
+        context.slot = Some(self.admission.admit(agent)?);
         // Route: the endpoint that claims the host.
         let Some(route) = rules.route(target.host()) else {
             return route::unclaimed(self, context, scheme, target, request).await;
         };
         context.endpoint = Some(route.name.clone());
         let (mut parts, body) = request.into_parts();
-        // Read: the body, only where the decision or the signature needs it.
-        let (read, body) = read::read(route, &rules.policy, context, &parts, body).await?;
-        // Facts: parsed once; a contradictory request is refused here.
-        let facts = facts::facts((route, target.host()), context, agent, &parts, read.as_ref())?;
-        context.know(&facts);
-        // Decide, and hold for people what the rules hold.
-        let body = match rules.policy.decide(route.id, &facts) {
-            Decision::Deny(denial) => return Err(GateError::Denied(denial)),
-            Decision::Hold(held) => {
-                hold::hold(
-                    &self.shared.approvals,
-                    context,
-                    held,
-                    &facts,
-                    &parts,
-                    read.as_ref(),
-                    body,
-                )
-                .await?
+        // Clean: rules never see a header that will not reach the upstream.
+        derive::clean(&mut parts.headers, parts.uri.query())?;
+        // Facts and decision, the body read only where they need it.
+        let aws_host = context.aws_host.clone();
+        let seen = Seen {
+            agent,
+            parts: &parts,
+            host: target.host(),
+            aws_host: aws_host.as_ref(),
+            api: route.aws.as_ref().map(|aws| &aws.api),
+            reads_params: rules.policy.reads_params(),
+        };
+        let decided = decide::decide((rules, route), &self.memory, context, &seen, body).await?;
+        let Decided {
+            facts,
+            verdict,
+            read,
+            body,
+        } = decided;
+        // Hold for people what the rules hold.
+        let body = match verdict {
+            Verdict::Hold(held) => {
+                let shared = (&*self.shared.approvals, &self.memory);
+                hold::hold(shared, context, held, &facts, &parts, read.as_ref(), body).await?
             }
-            Decision::Allow(allowed) => {
+            Verdict::Allow(allowed) => {
                 context.ruling = Ruling::Allowed(allowed);
                 body
             }
         };
         // Re-sign for the target account (AWS endpoints), then forward.
-        let (upstream, body) = resign::resign(
-            &self.shared.resigner,
-            route,
-            &facts,
-            &mut parts,
-            (scheme, target),
-            read,
-            body,
-        )
-        .await?;
+        let resigner = &self.shared.resigner;
+        let (upstream, body) =
+            resign::resign(resigner, route, &facts, &mut parts, (scheme, target), read, body).await?;
         forward::forward(
             &self.shared.upstream,
             context,

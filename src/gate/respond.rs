@@ -33,6 +33,9 @@ pub fn respond(error: &GateError, format: ErrorFormat) -> Response<Body> {
     if format == ErrorFormat::AwsJson {
         headers.insert("x-amzn-errortype", HeaderValue::from_static(aws_code(status, true)));
     }
+    if error.passes_soon() {
+        headers.insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
+    }
     if status == StatusCode::PROXY_AUTHENTICATION_REQUIRED {
         headers.insert(PROXY_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"clawgate\""));
     }

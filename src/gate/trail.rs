@@ -18,7 +18,9 @@ use super::context::Context as RequestContext;
 use super::record::{self, Ending, Finish, Refusal};
 use super::respond::ErrorFormat;
 use crate::audit::Audit;
+use crate::config::BODY_GRACE;
 use crate::net::body::{self, Body, BodyError};
+use crate::net::pace::Paced;
 
 /// How much of an error response is kept to find its AWS error code.
 const ERROR_PREFIX: usize = 4096;
@@ -90,10 +92,11 @@ impl Trail {
         }
     }
 
-    /// `request`, with its body counted for the record.
-    pub fn counted(&self, request: http::Request<hyper::body::Incoming>) -> http::Request<Body> {
+    /// `request`, with its body counted for the record and paced at
+    /// `min_rate` bytes per second (see [`Paced`]).
+    pub fn counted(&self, request: http::Request<hyper::body::Incoming>, min_rate: u64) -> http::Request<Body> {
         let count = Arc::clone(&self.bytes_in);
-        request.map(|incoming| body::boxed(Counted::new(incoming, count)))
+        request.map(|incoming| body::boxed(Counted::new(Paced::new(incoming, min_rate, BODY_GRACE), count)))
     }
 
     /// `response`, tagged with the request's id, its body carrying the

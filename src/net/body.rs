@@ -10,6 +10,8 @@ use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Empty, Full};
 use pin_project_lite::pin_project;
 
+use super::budget::{Budget, OverBudget, Reservation};
+
 /// Errors a body may fail with while streaming.
 pub type BodyError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -44,16 +46,35 @@ pub struct Prefix {
     pub complete: bool,
     /// The whole body again, for forwarding.
     pub body: Body,
+    /// What `bytes` draw from the memory budget, until dropped.
+    pub reserved: Reservation,
+}
+
+/// Why a body could not be read before deciding.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// The body broke off.
+    #[error("the request body could not be read: {0}")]
+    Body(BodyError),
+    /// Holding it would take clawgate over its memory budget.
+    #[error(transparent)]
+    OverBudget(#[from] OverBudget),
 }
 
 /// Reads up to `limit` bytes of `body` (more only within the frame that
-/// crosses the limit); the rest stays unread until forwarded.
-pub async fn read_prefix<B>(mut body: B, limit: usize) -> Result<Prefix, BodyError>
+/// crosses the limit), drawing what it holds from `budget`; the rest stays
+/// unread until forwarded.
+pub async fn read_prefix<B>(mut body: B, limit: usize, budget: &Budget) -> Result<Prefix, ReadError>
 where
     B: HttpBody<Data = Bytes> + Send + Unpin + 'static,
     B::Error: Into<BodyError>,
 {
-    let mut buffered = BytesMut::new();
+    let mut reserved = Reservation::default();
+    // A body of known length is held in one allocation of that length.
+    let expected = body.size_hint().exact().and_then(|n| usize::try_from(n).ok());
+    let capacity = expected.filter(|n| *n <= limit).unwrap_or(0);
+    budget.reserve(&mut reserved, capacity)?;
+    let mut buffered = BytesMut::with_capacity(capacity);
     let mut trailers = None;
     let mut ended = false;
     while buffered.len() <= limit {
@@ -62,8 +83,11 @@ where
                 ended = true;
                 break;
             }
-            Some(frame) => match frame.map_err(Into::into)?.into_data() {
-                Ok(data) => buffered.extend_from_slice(&data),
+            Some(frame) => match frame.map_err(|e| ReadError::Body(e.into()))?.into_data() {
+                Ok(data) => {
+                    budget.reserve(&mut reserved, buffered.len() + data.len())?;
+                    buffered.extend_from_slice(&data);
+                }
                 Err(frame) => {
                     trailers = frame.into_trailers().ok();
                     ended = true;
@@ -84,6 +108,7 @@ where
         .boxed_unsync(),
         bytes,
         complete,
+        reserved,
     })
 }
 

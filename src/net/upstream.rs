@@ -1,11 +1,15 @@
 //! Forwarding a request upstream over pooled connections, and its response back.
 
 use std::error::Error as StdError;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
 
-use http::header::{self, HeaderMap, HeaderName};
+use http::header::HeaderMap;
 use http::uri::Scheme;
 use http::{Request, Response, Uri, Version};
 use hyper::body::Incoming;
@@ -14,13 +18,15 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use rustls::ClientConfig;
 
-use super::body::{self, Body};
+use super::body::{self, Body, BodyError};
 use super::dial::{DialError, Dialer};
+use super::hop;
+use super::pace::{AgentBodyError, Signalled};
 use super::target::{Target, default_port};
 use super::transport::{Answer, Transport, TransportError};
 
 /// How long an unused upstream connection stays in the pool.
-const POOL_IDLE: std::time::Duration = std::time::Duration::from_secs(90);
+const POOL_IDLE: Duration = Duration::from_secs(90);
 
 /// Why a request sent upstream got no response.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +44,17 @@ pub enum UpstreamError {
         /// Why.
         source: http::uri::InvalidUri,
     },
+    /// The agent's body failed while it was sent upstream (too slow, or cut off).
+    #[error("{0}")]
+    AgentBody(String),
+    /// The upstream sent no response head in time.
+    #[error("the upstream `{target}` sent no response within {}s of the request (gateway.response_timeout)", after.as_secs())]
+    NoResponse {
+        /// The upstream host and port.
+        target: String,
+        /// The limit.
+        after: Duration,
+    },
     /// The upstream failed after the connection was made.
     #[error("the upstream `{target}` failed: {reason}")]
     Failed {
@@ -51,12 +68,23 @@ pub enum UpstreamError {
 /// The pooled HTTP/1.1 and HTTP/2 client for upstream requests.
 #[derive(Clone, Debug)]
 pub struct Upstream {
-    client: Client<HttpsConnector<Dialer>, Body>,
+    client: Client<Bounded<HttpsConnector<Dialer>>, Body>,
+    response_timeout: Duration,
+}
+
+/// How long the steps of an upstream request may take.
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    /// Dialling and the TLS handshake, together.
+    pub connect: Duration,
+    /// From the request's last byte to the response head.
+    pub response: Duration,
 }
 
 impl Upstream {
-    /// A client dialling through `dialer` and verifying upstreams with `tls`.
-    pub fn new(dialer: Dialer, tls: ClientConfig) -> Upstream {
+    /// A client dialling through `dialer`, verifying upstreams with `tls`,
+    /// and giving up after `timeouts`.
+    pub fn new(dialer: Dialer, tls: ClientConfig, timeouts: Timeouts) -> Upstream {
         let connector = HttpsConnectorBuilder::new()
             .with_tls_config(tls)
             .https_or_http()
@@ -67,8 +95,14 @@ impl Upstream {
             .timer(TokioTimer::new())
             .pool_timer(TokioTimer::new())
             .pool_idle_timeout(POOL_IDLE)
-            .build(connector);
-        Upstream { client }
+            .build(Bounded {
+                inner: connector,
+                timeout: timeouts.connect,
+            });
+        Upstream {
+            client,
+            response_timeout: timeouts.response,
+        }
     }
 
     /// Sends `request` to `scheme://target` and returns the upstream's
@@ -90,50 +124,26 @@ impl Upstream {
         )?;
         // The client upgrades to HTTP/2 when the upstream offers it.
         parts.version = Version::HTTP_11;
-        strip_hop_by_hop(&mut parts.headers);
-        let request = Request::from_parts(parts, body);
-        let response = self
-            .client
-            .request(request)
-            .await
-            .map_err(|e| upstream_error(&target.to_string(), &e))?;
-        let mut response = response;
-        strip_hop_by_hop(response.headers_mut());
+        hop::strip(&mut parts.headers);
+        // The wait for the response starts once the body is sent: an upload
+        // takes as long as it takes (at the agent's pace, which is bounded).
+        let (body, sent) = Signalled::new(body);
+        let request = Request::from_parts(parts, body::boxed(body));
+        let after = self.response_timeout;
+        let waited = async {
+            let _ = sent.await;
+            tokio::time::sleep(after).await;
+        };
+        let mut response = tokio::select! {
+            response = self.client.request(request) => {
+                response.map_err(|e| upstream_error(&target.to_string(), &e))?
+            }
+            () = waited => {
+                return Err(UpstreamError::NoResponse { target: target.to_string(), after });
+            }
+        };
+        hop::strip(response.headers_mut());
         Ok(response)
-    }
-}
-
-/// Removes the headers that belong to one connection, not to the message:
-/// the standard hop-by-hop set, those the `Connection` header names, and the
-/// proxy's own. `Expect` goes too: clawgate answers `100 Continue` itself
-/// when the body is first read.
-fn strip_hop_by_hop(headers: &mut HeaderMap) {
-    let named: Vec<HeaderName> = headers
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|name| HeaderName::try_from(name.trim()).ok())
-        .collect();
-    for name in named {
-        headers.remove(name);
-    }
-    for name in [
-        header::CONNECTION,
-        header::PROXY_AUTHORIZATION,
-        header::PROXY_AUTHENTICATE,
-        header::TRAILER,
-        header::TRANSFER_ENCODING,
-        header::UPGRADE,
-        header::EXPECT,
-    ] {
-        headers.remove(name);
-    }
-    for name in ["keep-alive", "proxy-connection"] {
-        headers.remove(name);
-    }
-    if headers.get(header::TE).is_some_and(|v| v != "trailers") {
-        headers.remove(header::TE);
     }
 }
 
@@ -145,6 +155,9 @@ fn upstream_error(target: &str, error: &hyper_util::client::legacy::Error) -> Up
     while let Some(e) = cause {
         if let Some(dial) = e.downcast_ref::<DialError>() {
             return UpstreamError::Dial(dial.clone());
+        }
+        if let Some(agent) = e.downcast_ref::<AgentBodyError>() {
+            return UpstreamError::AgentBody(agent.to_string());
         }
         let text = e.to_string();
         if !reasons.iter().any(|r| r.contains(&text)) {
@@ -185,34 +198,41 @@ impl Transport for Upstream {
     }
 }
 
-/// The largest answer read from STS.
-const MAX_ANSWER: usize = 1 << 20;
+/// A connector that gives up when dialling and the TLS handshake together
+/// take longer than `timeout` (an upstream that accepts and never answers
+/// would otherwise hold a socket forever).
+#[derive(Clone, Debug)]
+struct Bounded<C> {
+    inner: C,
+    timeout: Duration,
+}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+impl<C> tower_service::Service<Uri> for Bounded<C>
+where
+    C: tower_service::Service<Uri> + Clone + Send + 'static,
+    C::Future: Send + 'static,
+    C::Error: Into<BodyError>,
+{
+    type Response = C::Response;
+    type Error = BodyError;
+    type Future = Pin<Box<dyn Future<Output = Result<C::Response, BodyError>> + Send>>;
 
-    #[test]
-    fn hop_by_hop_and_proxy_headers_are_removed_and_the_rest_kept() {
-        let mut headers = HeaderMap::new();
-        for (name, value) in [
-            ("connection", "keep-alive, x-private"),
-            ("x-private", "1"),
-            ("keep-alive", "timeout=5"),
-            ("proxy-authorization", "Basic abc"),
-            ("proxy-connection", "keep-alive"),
-            ("transfer-encoding", "chunked"),
-            ("expect", "100-continue"),
-            ("te", "gzip"),
-            ("content-encoding", "aws-chunked"),
-            ("x-amz-content-sha256", "STREAMING-UNSIGNED-PAYLOAD-TRAILER"),
-            ("host", "example.com"),
-        ] {
-            headers.append(name, value.parse().unwrap());
-        }
-        strip_hop_by_hop(&mut headers);
-        let mut left: Vec<&str> = headers.keys().map(|k| k.as_str()).collect();
-        left.sort_unstable();
-        assert_eq!(left, ["content-encoding", "host", "x-amz-content-sha256"]);
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BodyError>> {
+        self.inner.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, uri: Uri) -> Self::Future {
+        let after = self.timeout;
+        let host = uri.host().unwrap_or_default().to_string();
+        let connecting = self.inner.call(uri);
+        Box::pin(async move {
+            match tokio::time::timeout(after, connecting).await {
+                Ok(connected) => connected.map_err(Into::into),
+                Err(_) => Err(Box::new(DialError::Timeout { host, after }) as BodyError),
+            }
+        })
     }
 }
+
+/// The largest answer read from STS.
+const MAX_ANSWER: usize = 1 << 20;

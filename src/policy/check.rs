@@ -6,7 +6,7 @@ use cel::Program;
 use cel::common::ast::{EntryExpr, Expr, IdedExpr, LiteralValue};
 
 use crate::config::{ConditionText, ConfigError, Location};
-use crate::facet::{FACETS, FieldKind, SCHEMA, lookup};
+use crate::facet::{FACETS, FieldKind, HEAD_AWS_FIELDS, SCHEMA, lookup};
 
 /// A condition compiled and checked, with the regex patterns it uses.
 pub(super) struct Checked {
@@ -14,6 +14,8 @@ pub(super) struct Checked {
     pub patterns: Vec<String>,
     /// Whether the condition may read `aws.params` (it names it, or `aws` whole).
     pub reads_params: bool,
+    /// Whether it may read an `aws` field that can come from the body.
+    pub reads_body: bool,
 }
 
 /// Compiles `condition`. `aws_available` says whether the rule can see an
@@ -45,12 +47,14 @@ pub(super) fn compile(
         bound: Vec::new(),
         patterns: Vec::new(),
         reads_params: false,
+        reads_body: false,
         errors: Vec::new(),
     };
     walk.expr(program.expression());
     let Walk {
         patterns,
         reads_params,
+        reads_body,
         errors: found,
         ..
     } = walk;
@@ -59,6 +63,7 @@ pub(super) fn compile(
             program,
             patterns,
             reads_params,
+            reads_body,
         })
     } else {
         errors.extend(found);
@@ -90,6 +95,7 @@ struct Walk<'a> {
     bound: Vec<String>,
     patterns: Vec<String>,
     reads_params: bool,
+    reads_body: bool,
     errors: Vec<ConfigError>,
 }
 
@@ -176,6 +182,9 @@ impl Walk<'_> {
         }
         if root == "aws" && chain.get(1).is_none_or(|(field, _)| *field == "params") {
             self.reads_params = true;
+        }
+        if root == "aws" && chain.get(1).is_none_or(|(field, _)| !HEAD_AWS_FIELDS.contains(field)) {
+            self.reads_body = true;
         }
         if root == "aws" && !self.aws_available {
             self.error(

@@ -43,6 +43,8 @@ pub struct Policy {
 struct Compiled {
     rule: Rule,
     program: Program,
+    /// Whether the condition may read an `aws` field the body can settle.
+    reads_body: bool,
     /// How long a request it holds may wait: its first approver's timeout.
     timeout: Duration,
 }
@@ -82,6 +84,7 @@ impl Policy {
                 rules.push(Compiled {
                     rule: rule.clone(),
                     program: checked.program,
+                    reads_body: checked.reads_body,
                     timeout: approval_timeout(&config, rule),
                 });
             }
@@ -114,13 +117,24 @@ impl Policy {
 
     /// Decides on a request to `endpoint` described by `facts`.
     pub fn decide(&self, endpoint: EndpointId, facts: &Facts) -> Decision {
-        self.evaluate(endpoint, facts, None)
+        self.evaluate(endpoint, facts, Known::All, None)
+            .unwrap_or(Decision::Deny(Denial::NoMatch))
+    }
+
+    /// Decides on `facts` from the request's head alone, when its body may
+    /// still settle `aws` fields: the decision, if the first rule to match
+    /// comes before any rule that reads such a field (it is then the
+    /// decision the whole request gets), or `None`.
+    pub fn decide_before_body(&self, endpoint: EndpointId, facts: &Facts) -> Option<Decision> {
+        self.evaluate(endpoint, facts, Known::Head, None)
     }
 
     /// Decides, recording what every rule did.
     pub fn explain(&self, endpoint: EndpointId, facts: &Facts) -> Explanation {
         let mut outcomes = Vec::with_capacity(self.rules.len());
-        let decision = self.evaluate(endpoint, facts, Some(&mut outcomes));
+        let decision = self
+            .evaluate(endpoint, facts, Known::All, Some(&mut outcomes))
+            .unwrap_or(Decision::Deny(Denial::NoMatch));
         let reached = outcomes.len();
         outcomes.extend(
             self.rules[reached..]
@@ -134,8 +148,9 @@ impl Policy {
         &self,
         endpoint: EndpointId,
         facts: &Facts,
+        known: Known,
         mut trace: Option<&mut Vec<(RuleName, RuleOutcome)>>,
-    ) -> Decision {
+    ) -> Option<Decision> {
         let bound = Bound::new(facts);
         let mut scope = self.root.new_inner_scope();
         scope.set_variable_resolver(&bound);
@@ -154,10 +169,13 @@ impl Policy {
                 record(rule, RuleOutcome::OtherEndpoint);
                 continue;
             }
+            if known == Known::Head && compiled.reads_body {
+                return None;
+            }
             let error = match compiled.program.execute(&scope) {
                 Ok(Value::Bool(true)) => {
                     record(rule, RuleOutcome::Matched);
-                    return decision_of(compiled);
+                    return Some(decision_of(compiled));
                 }
                 Ok(Value::Bool(false)) => {
                     record(rule, RuleOutcome::NotMatched);
@@ -167,13 +185,22 @@ impl Policy {
                 Err(e) => e.to_string(),
             };
             record(rule, RuleOutcome::Error(error.clone()));
-            return Decision::Deny(Denial::Error {
+            return Some(Decision::Deny(Denial::Error {
                 rule: rule.name.clone(),
                 error,
-            });
+            }));
         }
-        Decision::Deny(Denial::NoMatch)
+        Some(Decision::Deny(Denial::NoMatch))
     }
+}
+
+/// How much of a request its facts describe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Known {
+    /// All of it.
+    All,
+    /// Its head: `aws` fields its body may settle are not known yet.
+    Head,
 }
 
 fn is_aws(config: &Config, id: EndpointId) -> bool {

@@ -1,8 +1,8 @@
 //! Running rule tests (`clawgate policy test`).
 
-use crate::config::{AwsApi, EndpointId, EndpointKind, RuleTest, TestRequest};
-use crate::facet::aws::{self, AwsFacetError, AwsRequest};
-use crate::facet::{AwsFacts, Facts};
+use crate::config::{EndpointId, EndpointKind, RuleTest};
+use crate::facet::aws::host;
+use crate::facet::{AgentFacts, AwsFacts, Facts, HttpFacts, Seen, derive, described_head};
 
 use super::{Decision, Denial, Policy};
 
@@ -54,69 +54,61 @@ fn run_one(policy: &Policy, test: &RuleTest) -> Result<(), String> {
 /// would refuse it. `Err` when the test cannot be run.
 pub fn test_facts(policy: &Policy, test: &RuleTest) -> Result<(EndpointId, Result<Facts, Denial>), String> {
     let config = policy.config();
-    let mut facts = match &test.request {
-        Some(request) => Facts::describe(request, test.agent.clone()).map_err(|e| e.to_string())?,
-        None => Facts {
-            agent: crate::facet::AgentFacts {
-                name: test.agent.clone(),
-            },
-            http: crate::facet::HttpFacts::default(),
-            aws: None,
-        },
-    };
-    let endpoint = match &test.endpoint {
-        Some(r) => config
+    let head = test
+        .request
+        .as_ref()
+        .map(described_head)
+        .transpose()
+        .map_err(|e| e.to_string())?;
+    let endpoint = match (&test.endpoint, &head) {
+        (Some(r), _) => config
             .endpoints
             .iter()
             .position(|e| e.kind.label() == r.kind && e.name == r.name)
             .map(EndpointId)
             .ok_or_else(|| format!("no endpoint `{r}` is declared"))?,
-        None => config.route(&facts.http.host).ok_or_else(|| {
-            format!(
-                "no endpoint claims `{}`; name one with endpoint = KIND.NAME",
-                facts.http.host
-            )
-        })?,
+        (None, Some((_, host))) => config
+            .route(host)
+            .ok_or_else(|| format!("no endpoint claims `{host}`; name one with endpoint = KIND.NAME"))?,
+        (None, None) => return Err("the test describes no request and names no endpoint".to_string()),
     };
     let api = match config.endpoint(endpoint).map(|e| &e.kind) {
-        Some(EndpointKind::AwsApi(api)) => Some(api),
+        // `aws` fields given one by one take the place of derived ones.
+        Some(EndpointKind::AwsApi(api)) if test.aws.is_none() => Some(api),
         _ => None,
     };
-    match (&test.aws, api, &test.request) {
-        (Some(fields), _, _) => {
-            let pairs = fields.iter().map(|(k, v)| (k.as_str(), v.as_str()));
-            facts.aws = Some(AwsFacts::from_fields(pairs, test.aws_params.clone()).map_err(|e| e.to_string())?);
+    let mut facts = match (head, &test.request) {
+        (Some((mut parts, host)), Some(request)) => {
+            // What the proxy does with the request, the same way.
+            derive::clean(&mut parts.headers, parts.uri.query())
+                .map_err(|hop| format!("the request is refused before any rule runs: {hop}"))?;
+            let aws_host = host::parse(&host);
+            let seen = Seen {
+                agent: &test.agent,
+                parts: &parts,
+                host: &host,
+                aws_host: aws_host.as_ref(),
+                api,
+                reads_params: policy.reads_params(),
+            };
+            match seen.facts(Some(request.body.as_bytes())) {
+                Ok(facts) => facts,
+                Err(refused) => return Ok((endpoint, Err(Denial::Refused(refused)))),
+            }
         }
-        (None, Some(api), Some(request)) => match derive_aws(api, request, &facts.http.host) {
-            Ok(aws) => facts.aws = Some(aws),
-            Err(refused) => return Ok((endpoint, Err(Denial::Refused(refused)))),
+        _ => Facts {
+            agent: AgentFacts {
+                name: test.agent.clone(),
+            },
+            http: HttpFacts::default(),
+            aws: None,
         },
-        _ => {}
+    };
+    if let Some(fields) = &test.aws {
+        let pairs = fields.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+        facts.aws = Some(AwsFacts::from_fields(pairs, test.aws_params.clone()).map_err(|e| e.to_string())?);
     }
     Ok((endpoint, Ok(facts)))
-}
-
-/// The `aws` facts of a described request, as the proxy derives them.
-fn derive_aws(api: &AwsApi, request: &TestRequest, host: &str) -> Result<AwsFacts, AwsFacetError> {
-    let uri: http::Uri = request.url.parse().unwrap_or_default();
-    let mut headers = http::HeaderMap::new();
-    for (name, value) in &request.headers {
-        if let (Ok(name), Ok(value)) = (
-            http::HeaderName::try_from(name.as_str()),
-            http::HeaderValue::try_from(value.as_str()),
-        ) {
-            headers.append(name, value);
-        }
-    }
-    let aws_request = AwsRequest {
-        method: &request.method,
-        host,
-        path: uri.path(),
-        query: uri.query(),
-        headers: &headers,
-        body: Some(request.body.as_bytes()),
-    };
-    aws::extract(&aws_request, api)
 }
 
 /// A decision with its rule and reason, for reports.

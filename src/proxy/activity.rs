@@ -5,7 +5,7 @@ use std::future::Future;
 use std::io;
 use std::pin::{Pin, pin};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -21,6 +21,8 @@ pub struct Activity {
     start: Instant,
     last_millis: AtomicU64,
     in_flight: AtomicUsize,
+    /// Whether bytes moving count as use, or only requests beginning and ending.
+    bytes_count: AtomicBool,
 }
 
 impl Activity {
@@ -30,7 +32,21 @@ impl Activity {
             start: Instant::now(),
             last_millis: AtomicU64::new(0),
             in_flight: AtomicUsize::new(0),
+            bytes_count: AtomicBool::new(true),
         })
+    }
+
+    /// From now on only requests count as use, not bytes moving: for a
+    /// connection whose requests clawgate sees (an intercepted tunnel).
+    pub fn count_requests_only(&self) {
+        self.bytes_count.store(false, Ordering::Relaxed);
+    }
+
+    /// Bytes moved on the connection.
+    fn moved(&self) {
+        if self.bytes_count.load(Ordering::Relaxed) {
+            self.touch();
+        }
     }
 
     /// Marks a request in flight until the returned guard is dropped.
@@ -124,7 +140,7 @@ impl<IO: AsyncRead> AsyncRead for Tracked<IO> {
         let before = buf.filled().len();
         let result = this.inner.poll_read(cx, buf);
         if buf.filled().len() > before {
-            this.activity.touch();
+            this.activity.moved();
         }
         result
     }
@@ -135,7 +151,7 @@ impl<IO: AsyncWrite> AsyncWrite for Tracked<IO> {
         let this = self.project();
         let result = this.inner.poll_write(cx, buf);
         if matches!(result, Poll::Ready(Ok(n)) if n > 0) {
-            this.activity.touch();
+            this.activity.moved();
         }
         result
     }
@@ -148,7 +164,7 @@ impl<IO: AsyncWrite> AsyncWrite for Tracked<IO> {
         let this = self.project();
         let result = this.inner.poll_write_vectored(cx, bufs);
         if matches!(result, Poll::Ready(Ok(n)) if n > 0) {
-            this.activity.touch();
+            this.activity.moved();
         }
         result
     }

@@ -43,6 +43,9 @@ pub(super) async fn serve(client: Arc<Client>, upgraded: Upgraded, tunnel: Tunne
     };
     let http2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
     let activity = Arc::clone(&client.activity);
+    // Inside the tunnel, requests are what counts as use: bytes that move
+    // with none in flight (PINGs, a request head at a trickle) are not.
+    activity.count_requests_only();
     let session = Arc::new(Session { client, tunnel });
     let service = service_fn(move |request| {
         let session = Arc::clone(&session);
@@ -54,6 +57,7 @@ pub(super) async fn serve(client: Arc<Client>, upgraded: Upgraded, tunnel: Tunne
         let conn = http2::Builder::new(TokioExecutor::new())
             .timer(TokioTimer::new())
             .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX))
+            .max_concurrent_streams(limits.streams_per_connection())
             .serve_connection(io, service);
         activity::drive(conn, |c| c.graceful_shutdown(), &activity, idle, &proxy.shutdown).await
     } else {

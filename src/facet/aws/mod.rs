@@ -61,6 +61,17 @@ pub enum AwsFacetError {
     },
 }
 
+impl AwsFacetError {
+    /// Whether the request's body could change this verdict: the operation
+    /// it names (and so whether it is signed at all) may be in the body.
+    pub fn may_depend_on_body(&self) -> bool {
+        matches!(
+            self,
+            AwsFacetError::Conflict(_) | AwsFacetError::Ambiguous(_) | AwsFacetError::NoAccount
+        )
+    }
+}
+
 /// The parts of a request the `aws` facet reads.
 pub struct AwsRequest<'a> {
     /// The HTTP method.
