@@ -10,7 +10,7 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::admin::Admin;
+use crate::admin::{Admin, AdminHosts};
 use crate::approval::{Approvals, Telegram};
 use crate::audit::{Audit, AuditLog, AuditLogError, Kind};
 use crate::aws::base::RuntimeKeys;
@@ -153,6 +153,7 @@ pub async fn run(options: Options, stop: impl Future<Output = ()>) -> Result<(),
         approvals: Arc::clone(&approvals),
         audit: Arc::clone(&audit),
         gate: Arc::clone(&gate),
+        hosts: AdminHosts::new(gateway.admin_hosts.clone(), admin_addr),
     });
     let admin = tokio::spawn(crate::admin::serve(admin_listener, admin, admin_shutdown.clone()));
     let serving = tokio::spawn(Arc::clone(&proxy).serve(proxy_listener));
@@ -273,13 +274,14 @@ async fn reload_on_change(options: Options, started: Arc<Config>, gate: Arc<Gate
 fn warn_of_restart(old: &Gateway, new: &Gateway) {
     let restart = new.listen != old.listen
         || new.admin != old.admin
+        || new.admin_hosts != old.admin_hosts
         || new.dial_private != old.dial_private
         || new.upstream_ca != old.upstream_ca
         || new.audit != old.audit
         || new.approvals != old.approvals;
     if restart {
         tracing::warn!(
-            "the gateway block changed; restart clawgate to apply addresses, dial rules, \
+            "the gateway block changed; restart clawgate to apply addresses, admin hosts, dial rules, \
              upstream trust, the audit log and approval limits"
         );
     }

@@ -8,7 +8,7 @@ use super::reader::{Blocks, Settings};
 use super::{ConfigError, parse_duration};
 use crate::net::{Cidr, HostPattern, Resolve};
 
-const SETTINGS: &str = "listen, admin, unknown_host, resolve, dial_private, upstream_ca, upstream_roots, \
+const SETTINGS: &str = "listen, admin, admin_hosts, unknown_host, resolve, dial_private, upstream_ca, upstream_roots, \
     max_connections, max_header_bytes, header_read_timeout, idle_timeout, connect_timeout, shutdown_grace, \
     audit_log, audit_rotate_mb, audit_keep, grant_window, max_pending_per_agent";
 
@@ -19,6 +19,9 @@ pub struct Gateway {
     pub listen: SocketAddr,
     /// Where the admin server (dashboard, API, metrics, health) listens.
     pub admin: SocketAddr,
+    /// Host names the admin server answers to besides loopback, `localhost`
+    /// and its own address (`admin_hosts`); any other `Host` is refused.
+    pub admin_hosts: Vec<HostPattern>,
     /// What to do with a host no endpoint claims.
     pub unknown_host: UnknownHost,
     /// Where to dial hosts instead of asking DNS; these addresses may be
@@ -84,6 +87,7 @@ impl Default for Gateway {
         Gateway {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             admin: SocketAddr::from(([127, 0, 0, 1], 8081)),
+            admin_hosts: Vec::new(),
             unknown_host: UnknownHost::Deny,
             resolve: Resolve::default(),
             dial_private: Vec::new(),
@@ -176,6 +180,9 @@ pub(super) fn read(blocks: &Blocks<'_>, errors: &mut Vec<ConfigError>) -> Gatewa
     }
     if let Some(a) = s.parsed("admin", errors, address) {
         gateway.admin = a;
+    }
+    if let Some(hosts) = s.parsed_list("admin_hosts", errors, HostPattern::parse) {
+        gateway.admin_hosts = hosts;
     }
     if let Some(ranges) = s.parsed_list("dial_private", errors, str::parse::<Cidr>) {
         gateway.dial_private = ranges;

@@ -85,8 +85,8 @@ bucket "x" {}
         [
             "main.hcl:2:12: `listen`: `localhost` is not an address; write ip:port, e.g. \"127.0.0.1:8080\"",
             "main.hcl:3:18: `unknown_host`: `allow` is not a choice; write \"deny\" or \"tunnel\"",
-            "main.hcl:4:3: `colour` is not a setting of gateway; expected one of: listen, admin, unknown_host, \
-             resolve, dial_private, upstream_ca, upstream_roots, max_connections, max_header_bytes, header_read_timeout, \
+            "main.hcl:4:3: `colour` is not a setting of gateway; expected one of: listen, admin, admin_hosts, \
+             unknown_host, resolve, dial_private, upstream_ca, upstream_roots, max_connections, max_header_bytes, header_read_timeout, \
              idle_timeout, connect_timeout, shutdown_grace, audit_log, audit_rotate_mb, audit_keep, grant_window, max_pending_per_agent",
             "main.hcl:7:1: `endpoint` block needs two labels, its kind and its name, e.g. `endpoint \"https\" \"github\" {`",
             "main.hcl:12:12: `hosts`: `*` is not a host pattern; write a host name (`api.example.com`), an IP \
@@ -151,14 +151,15 @@ fn add_agent_appends_a_hash_and_refuses_a_taken_name() {
 }
 
 #[test]
-fn dial_private_loads_and_a_bad_range_says_what_to_write() {
+fn dial_private_and_admin_hosts_load_and_a_bad_range_says_what_to_write() {
     let config = load(&[(
         "g.hcl",
-        "gateway {\n  dial_private = [\"10.0.0.0/8\", \"fd00::/8\", \"127.0.0.1\"]\n}\n",
+        "gateway {\n  dial_private = [\"10.0.0.0/8\", \"fd00::/8\", \"127.0.0.1\"]\n  admin_hosts = [\"clawgate.internal\"]\n}\n",
     )])
     .unwrap();
     let ranges: Vec<String> = config.gateway.dial_private.iter().map(ToString::to_string).collect();
     assert_eq!(ranges, ["10.0.0.0/8", "fd00::/8", "127.0.0.1/32"]);
+    assert!(config.gateway.admin_hosts[0].matches("clawgate.internal"));
     assert_eq!(
         errors(&[(
             "g.hcl",
