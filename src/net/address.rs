@@ -178,32 +178,28 @@ const RANGES: &[(Cidr, Holds)] = {
 /// The class of `ip`; an IPv6 form that embeds an IPv4 address has the
 /// class of the address it embeds.
 pub fn classify(ip: IpAddr) -> Classified {
-    match lookup(ip) {
-        Holds::Class(class) => Classified { class, embedded: None },
-        Holds::Embedded(form) => embedded(form, ip),
+    let holds = RANGES
+        .iter()
+        .find(|(range, _)| range.contains(ip))
+        .map(|(_, holds)| *holds);
+    match (holds, ip) {
+        (Some(Holds::Embedded(form)), IpAddr::V6(v6)) => embedded(form, v6),
+        (Some(Holds::Class(class)), _) => Classified { class, embedded: None },
+        // Each family ends in a catch-all, and only IPv6 ranges embed.
+        (None | Some(Holds::Embedded(_)), _) => Classified {
+            class: Class::Reserved,
+            embedded: None,
+        },
     }
 }
 
-fn lookup(ip: IpAddr) -> Holds {
-    RANGES
-        .iter()
-        .find(|(range, _)| range.contains(ip))
-        .map_or(Holds::Class(Class::Reserved), |(_, holds)| *holds)
-}
-
 /// The class of an address of `form`, read from the IPv4 address inside.
-fn embedded(form: Embedding, ip: IpAddr) -> Classified {
-    let IpAddr::V6(v6) = ip else {
-        return Classified {
-            class: Class::Reserved,
-            embedded: None,
-        };
-    };
+fn embedded(form: Embedding, v6: Ipv6Addr) -> Classified {
     let o = v6.octets();
     let inner = |a: usize, b: usize, c: usize, d: usize| Ipv4Addr::new(o[a], o[b], o[c], o[d]);
     let last = inner(12, 13, 14, 15);
     let of = |v4: Ipv4Addr| Classified {
-        class: class_of_v4(v4),
+        class: classify(IpAddr::V4(v4)).class,
         embedded: Some((form, v4)),
     };
     match form {
@@ -221,13 +217,6 @@ fn embedded(form: Embedding, ip: IpAddr) -> Classified {
                 class: Class::LocalTranslation,
                 embedded: None,
             }),
-    }
-}
-
-fn class_of_v4(v4: Ipv4Addr) -> Class {
-    match lookup(IpAddr::V4(v4)) {
-        Holds::Class(class) => class,
-        Holds::Embedded(_) => Class::Reserved,
     }
 }
 
