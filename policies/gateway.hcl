@@ -3,4 +3,6 @@ gateway {
   listen       = "127.0.0.1:8080" # agents: HTTPS_PROXY=http://127.0.0.1:8080
   admin        = "127.0.0.1:8081" # dashboard, API, metrics, /healthz
   unknown_host = "deny"           # or "tunnel": relay without interception or rules
+  # admin_hosts  = ["clawgate.internal"]  # names the admin server answers to, besides loopback
+  # dial_private = ["10.0.0.0/8"]         # private ranges dialled without `resolve`; never metadata
 }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::admin::Admin;
+use crate::admin::{Admin, AdminHosts};
 use crate::approval::{Approvals, Telegram};
 use crate::audit::{Audit, AuditLog, AuditLogError, Kind};
 use crate::aws::base::RuntimeKeys;
@@ -18,7 +18,7 @@ use crate::aws::resign::Resigner;
 use crate::aws::sessions::Sessions;
 use crate::config::{Config, ConfigErrors, Gateway, KeySource, Limits};
 use crate::gate::{self, Gate};
-use crate::net::{Dialer, Timeouts, Transport, Upstream};
+use crate::net::{DialRules, Dialer, Listener, Timeouts, Transport, Upstream};
 use crate::policy::Policy;
 use crate::proxy::Proxy;
 use crate::tls::{self as tls_setup, CertificateAuthority, LeafCerts, TlsError};
@@ -113,7 +113,10 @@ pub async fn run(options: Options, stop: impl Future<Output = ()>) -> Result<(),
 
     // Every shared piece, built once and handed to the rooms that need it.
     let gateway = &config.gateway;
-    let dialer = Dialer::new(gateway.resolve.clone(), gateway.limits.connect_timeout);
+    // clawgate never dials itself: the addresses actually bound, not the configured ones.
+    let own = vec![(Listener::Proxy, proxy_addr), (Listener::Admin, admin_addr)];
+    let dial_rules = DialRules::new(gateway.dial_private.clone(), own);
+    let dialer = Dialer::new(gateway.resolve.clone(), dial_rules, gateway.limits.connect_timeout);
     let client_tls = tls_setup::client_config(gateway.upstream_roots, gateway.upstream_ca.as_deref())?;
     let timeouts = Timeouts {
         connect: gateway.limits.connect_timeout,
@@ -156,6 +159,7 @@ pub async fn run(options: Options, stop: impl Future<Output = ()>) -> Result<(),
         approvals: Arc::clone(&approvals),
         audit: Arc::clone(&audit),
         gate: Arc::clone(&gate),
+        hosts: AdminHosts::new(gateway.admin_hosts.clone(), admin_addr),
     });
     let admin = tokio::spawn(crate::admin::serve(admin_listener, admin, admin_shutdown.clone()));
     let serving = tokio::spawn(Arc::clone(&proxy).serve(proxy_listener));
@@ -298,13 +302,15 @@ async fn reload_on_change(options: Options, started: Arc<Config>, gate: Arc<Gate
 fn warn_of_restart(old: &Gateway, new: &Gateway) {
     let restart = new.listen != old.listen
         || new.admin != old.admin
+        || new.admin_hosts != old.admin_hosts
+        || new.dial_private != old.dial_private
         || new.upstream_ca != old.upstream_ca
         || new.audit != old.audit
         || new.approvals != old.approvals;
     if restart {
         tracing::warn!(
-            "the gateway block changed; restart clawgate to apply addresses, upstream trust, \
-             the audit log and approval limits"
+            "the gateway block changed; restart clawgate to apply addresses, admin hosts, dial rules, \
+             upstream trust, the audit log and approval limits"
         );
     }
 }

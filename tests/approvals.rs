@@ -139,7 +139,9 @@ rule "puts need sleepy" {{
 }}"#,
         url = bot.url()
     );
-    let gateway = start(origin.rules_holding_posts("", &humans, "human.oncall")).await;
+    // The fake Bot API listens on loopback, which clawgate dials only when told to.
+    let dial_bot_api = format!(r#"dial_private = ["{}"]"#, bot.addr.ip());
+    let gateway = start(origin.rules_holding_posts(&dial_bot_api, &humans, "human.oncall")).await;
     let operator = Operator::of(&gateway);
     let client = agent_client(&gateway);
 

@@ -1,17 +1,20 @@
 //! The admin server: the dashboard page, the JSON API (held requests, recent
 //! decisions, live events, base keys), `/metrics` and `/healthz`. Everything
-//! under `/api/` needs the bearer token made at first run.
+//! under `/api/` needs the bearer token made at first run. It answers only
+//! for its own host names, and marks every answer `nosniff`.
 
 mod api;
 mod events;
+mod host;
 mod token;
 
+pub use host::AdminHosts;
 pub use token::load_or_create as admin_token;
 
 use std::convert::Infallible;
 use std::sync::Arc;
 
-use http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
+use http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, HOST, HeaderValue, X_CONTENT_TYPE_OPTIONS};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full};
@@ -60,6 +63,8 @@ pub struct Admin {
     pub audit: Arc<Audit>,
     /// The gate, for the rules in force.
     pub gate: Arc<Gate>,
+    /// The host names it answers for.
+    pub hosts: AdminHosts,
 }
 
 /// Serves admin requests on `listener` until `shutdown` is cancelled.
@@ -81,7 +86,7 @@ pub async fn serve(listener: TcpListener, admin: Arc<Admin>, shutdown: Cancellat
             let service = service_fn(move |request| {
                 let admin = Arc::clone(&admin);
                 let shutdown = shutdown.clone();
-                async move { Ok::<_, Infallible>(route(&admin, request, shutdown).await) }
+                async move { Ok::<_, Infallible>(answer(&admin, request, shutdown).await) }
             });
             if let Err(e) = http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
@@ -91,6 +96,44 @@ pub async fn serve(listener: TcpListener, admin: Arc<Admin>, shutdown: Cancellat
             }
         });
     }
+}
+
+/// The response for one admin request: refused unless it names a host the
+/// admin server answers for; marked `nosniff` whatever it is.
+async fn answer(admin: &Admin, request: Request<Incoming>, shutdown: CancellationToken) -> Response<AdminBody> {
+    let mut response = match misdirected(admin, &request) {
+        Some(refusal) => refusal,
+        None => route(admin, request, shutdown).await,
+    };
+    response
+        .headers_mut()
+        .insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    response
+}
+
+/// A 421 for a request whose `Host` (or absolute URI) names a host the admin
+/// server does not answer for, or that names none.
+fn misdirected(admin: &Admin, request: &Request<Incoming>) -> Option<Response<AdminBody>> {
+    let header = request.headers().get(HOST).map(|v| v.to_str().unwrap_or_default());
+    let named: Vec<&str> = request
+        .uri()
+        .authority()
+        .map(|a| a.as_str())
+        .into_iter()
+        .chain(header)
+        .collect();
+    let problem = match named.iter().find(|host| !admin.hosts.allows(host)) {
+        Some(host) => {
+            tracing::warn!(host, "admin: refused a request for another host (DNS rebinding?)");
+            format!(
+                "the admin server does not answer for `{host}`: open it by its own address or `localhost`, \
+                 or add the name to the gateway's `admin_hosts`"
+            )
+        }
+        None if named.is_empty() => "send a `Host` header naming the admin server".to_string(),
+        None => return None,
+    };
+    Some(reply(StatusCode::MISDIRECTED_REQUEST, &problem))
 }
 
 /// The response for one admin request.

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use super::reader::{Blocks, Settings};
 use super::{ConfigError, parse_duration};
-use crate::net::{HostPattern, Resolve};
+use crate::net::{Cidr, HostPattern, Resolve};
 
-const SETTINGS: &str = "listen, admin, unknown_host, resolve, upstream_ca, upstream_roots, \
+const SETTINGS: &str = "listen, admin, admin_hosts, unknown_host, resolve, dial_private, upstream_ca, upstream_roots, \
     max_connections, max_header_bytes, header_read_timeout, idle_timeout, connect_timeout, shutdown_grace, \
     max_upstream_requests, max_requests_per_agent, response_timeout, min_body_rate, body_memory_mb, \
     audit_log, audit_rotate_mb, audit_keep, grant_window, max_pending_per_agent";
@@ -20,10 +20,18 @@ pub struct Gateway {
     pub listen: SocketAddr,
     /// Where the admin server (dashboard, API, metrics, health) listens.
     pub admin: SocketAddr,
+    /// Host names the admin server answers to besides loopback, `localhost`
+    /// and its own address (`admin_hosts`); any other `Host` is refused.
+    pub admin_hosts: Vec<HostPattern>,
     /// What to do with a host no endpoint claims.
     pub unknown_host: UnknownHost,
-    /// Where to dial hosts instead of asking DNS.
+    /// Where to dial hosts instead of asking DNS; these addresses may be
+    /// special-purpose ones (loopback, private), never metadata.
     pub resolve: Resolve,
+    /// Special-purpose ranges (private, loopback, CGNAT, ...) dialled even
+    /// when DNS or the agent names them (`dial_private`); metadata,
+    /// link-local and clawgate's own listeners stay refused.
+    pub dial_private: Vec<Cidr>,
     /// A PEM file of extra CA certificates trusted for upstream connections.
     pub upstream_ca: Option<PathBuf>,
     /// Which built-in roots upstream certificates are checked against.
@@ -80,8 +88,10 @@ impl Default for Gateway {
         Gateway {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             admin: SocketAddr::from(([127, 0, 0, 1], 8081)),
+            admin_hosts: Vec::new(),
             unknown_host: UnknownHost::Deny,
             resolve: Resolve::default(),
+            dial_private: Vec::new(),
             upstream_ca: None,
             upstream_roots: UpstreamRoots::Webpki,
             limits: Limits::default(),
@@ -202,6 +212,12 @@ pub(super) fn read(blocks: &Blocks<'_>, errors: &mut Vec<ConfigError>) -> Gatewa
     }
     if let Some(a) = s.parsed("admin", errors, address) {
         gateway.admin = a;
+    }
+    if let Some(hosts) = s.parsed_list("admin_hosts", errors, HostPattern::parse) {
+        gateway.admin_hosts = hosts;
+    }
+    if let Some(ranges) = s.parsed_list("dial_private", errors, str::parse::<Cidr>) {
+        gateway.dial_private = ranges;
     }
     if let Some(u) = s.parsed("unknown_host", errors, |t| match t {
         "deny" => Ok(UnknownHost::Deny),

@@ -249,6 +249,32 @@ impl<'a> Settings<'a> {
         Some(values)
     }
 
+    /// A list-of-strings attribute, each string read by `parse`; a string it
+    /// refuses is reported at its own position and left out.
+    pub fn parsed_list<T, E: std::fmt::Display>(
+        &self,
+        key: &str,
+        errors: &mut Vec<ConfigError>,
+        parse: impl Fn(&str) -> Result<T, E>,
+    ) -> Option<Vec<T>> {
+        let values = self.strings(key, errors)?;
+        let parsed = values
+            .into_iter()
+            .filter_map(|(text, at)| {
+                parse(&text)
+                    .map_err(|problem| {
+                        errors.push(ConfigError::InvalidValue {
+                            at,
+                            name: key.to_string(),
+                            problem: problem.to_string(),
+                        });
+                    })
+                    .ok()
+            })
+            .collect();
+        Some(parsed)
+    }
+
     /// An object attribute of string keys and string values.
     pub fn string_map(&self, key: &str, errors: &mut Vec<ConfigError>) -> Option<Vec<(String, String, Location)>> {
         let attr = self.get(key)?;

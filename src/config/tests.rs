@@ -85,10 +85,11 @@ bucket "x" {}
         [
             "main.hcl:2:12: `listen`: `localhost` is not an address; write ip:port, e.g. \"127.0.0.1:8080\"",
             "main.hcl:3:18: `unknown_host`: `allow` is not a choice; write \"deny\" or \"tunnel\"",
-            "main.hcl:4:3: `colour` is not a setting of gateway; expected one of: listen, admin, unknown_host, \
-             resolve, upstream_ca, upstream_roots, max_connections, max_header_bytes, header_read_timeout, \
-             idle_timeout, connect_timeout, shutdown_grace, max_upstream_requests, max_requests_per_agent, \
-             response_timeout, min_body_rate, body_memory_mb, audit_log, audit_rotate_mb, audit_keep, grant_window, max_pending_per_agent",
+            "main.hcl:4:3: `colour` is not a setting of gateway; expected one of: listen, admin, admin_hosts, \
+             unknown_host, resolve, dial_private, upstream_ca, upstream_roots, max_connections, max_header_bytes, \
+             header_read_timeout, idle_timeout, connect_timeout, shutdown_grace, max_upstream_requests, \
+             max_requests_per_agent, response_timeout, min_body_rate, body_memory_mb, audit_log, audit_rotate_mb, \
+             audit_keep, grant_window, max_pending_per_agent",
             "main.hcl:7:1: `endpoint` block needs two labels, its kind and its name, e.g. `endpoint \"https\" \"github\" {`",
             "main.hcl:12:12: `hosts`: `*` is not a host pattern; write a host name (`api.example.com`), an IP \
              address, or `*.example.com` for every subdomain",
@@ -149,4 +150,27 @@ fn add_agent_appends_a_hash_and_refuses_a_taken_name() {
     );
     assert!(matches!(add_agent(dir.path(), &name), Err(AddAgentError::Exists(_))));
     assert_eq!(format!("{:?}", added.token), "Token([redacted])");
+}
+
+#[test]
+fn dial_private_and_admin_hosts_load_and_a_bad_range_says_what_to_write() {
+    let config = load(&[(
+        "g.hcl",
+        "gateway {\n  dial_private = [\"10.0.0.0/8\", \"fd00::/8\", \"127.0.0.1\"]\n  admin_hosts = [\"clawgate.internal\"]\n}\n",
+    )])
+    .unwrap();
+    let ranges: Vec<String> = config.gateway.dial_private.iter().map(ToString::to_string).collect();
+    assert_eq!(ranges, ["10.0.0.0/8", "fd00::/8", "127.0.0.1/32"]);
+    assert!(config.gateway.admin_hosts[0].matches("clawgate.internal"));
+    assert_eq!(
+        errors(&[(
+            "g.hcl",
+            "gateway {\n  dial_private = [\"10.0.0.1/8\", \"intranet\"]\n}\n"
+        )]),
+        [
+            "g.hcl:2:19: `dial_private`: `10.0.0.1/8` has bits set past its prefix; write `10.0.0.0/8`",
+            "g.hcl:2:33: `dial_private`: `intranet` is not an address range; write a CIDR block such as \
+             \"10.0.0.0/8\" or \"fd00::/8\"",
+        ]
+    );
 }

@@ -1,8 +1,8 @@
-//! Dialling upstream hosts: `resolve` overrides, DNS, and the addresses
-//! clawgate never dials.
+//! Dialling upstream hosts: `resolve` overrides, DNS, and the dial rules
+//! every address is checked against before it is dialled.
 
 use std::future::Future;
-use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -13,10 +13,8 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
 use super::HostPattern;
+use super::dial_rules::{DialRules, Refusal, Source};
 use super::target::default_port;
-
-/// The instance-metadata address of EC2 over IPv6.
-const METADATA_V6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254);
 
 /// Host patterns dialled at a fixed address (VPC endpoints, tests); TLS still
 /// verifies the real host name.
@@ -38,13 +36,15 @@ impl Resolve {
 /// Why an upstream could not be dialled.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum DialError {
-    /// The host leads to a link-local or metadata address.
-    #[error("`{host}` leads to {addr}, a link-local or instance-metadata address, which clawgate never dials")]
+    /// The host leads to an address the dial rules refuse.
+    #[error("`{host}` leads to {addr}, {why}")]
     Forbidden {
         /// The host asked for.
         host: String,
         /// The address it led to.
-        addr: IpAddr,
+        addr: SocketAddr,
+        /// Why that address is not dialled.
+        why: Refusal,
     },
     /// DNS failed.
     #[error("cannot resolve `{host}`: {source}")]
@@ -81,20 +81,23 @@ pub enum DialError {
 #[derive(Clone, Debug)]
 pub struct Dialer {
     resolve: Arc<Resolve>,
+    rules: Arc<DialRules>,
     timeout: Duration,
 }
 
 impl Dialer {
-    /// A dialer that consults `resolve` before DNS and gives up after `timeout`.
-    pub fn new(resolve: Resolve, timeout: Duration) -> Dialer {
+    /// A dialer that consults `resolve` before DNS, dials only what `rules`
+    /// allow, and gives up after `timeout`.
+    pub fn new(resolve: Resolve, rules: DialRules, timeout: Duration) -> Dialer {
         Dialer {
             resolve: Arc::new(resolve),
+            rules: Arc::new(rules),
             timeout,
         }
     }
 
-    /// Connects to `host:port`, refusing link-local and metadata addresses
-    /// whether they come from `resolve` or from DNS.
+    /// Connects to `host:port` if the dial rules allow every address it
+    /// leads to, whether from `resolve` or from DNS.
     pub async fn dial(&self, host: &str, port: u16) -> Result<TcpStream, DialError> {
         let timed_out = || DialError::Timeout {
             host: host.to_string(),
@@ -106,21 +109,27 @@ impl Dialer {
     }
 
     async fn dial_now(&self, host: &str, port: u16) -> Result<TcpStream, DialError> {
-        let addrs: Vec<SocketAddr> = match self.resolve.lookup(host) {
-            Some(addr) => vec![addr],
-            None => tokio::net::lookup_host((host, port))
-                .await
-                .map_err(|source| DialError::Resolve {
-                    host: host.to_string(),
-                    source: Arc::new(source),
-                })?
-                .collect(),
+        let (addrs, source): (Vec<SocketAddr>, _) = match self.resolve.lookup(host) {
+            Some(addr) => (vec![addr], Source::Resolve),
+            None => (
+                tokio::net::lookup_host((host, port))
+                    .await
+                    .map_err(|source| DialError::Resolve {
+                        host: host.to_string(),
+                        source: Arc::new(source),
+                    })?
+                    .collect(),
+                Source::Lookup,
+            ),
         };
-        if let Some(bad) = addrs.iter().find(|a| is_forbidden(a.ip())) {
-            return Err(DialError::Forbidden {
+        // One refused address refuses the host: an answer mixing public and
+        // internal addresses is how DNS rebinding starts.
+        for &addr in &addrs {
+            self.rules.check(addr, source).map_err(|why| DialError::Forbidden {
                 host: host.to_string(),
-                addr: bad.ip(),
-            });
+                addr,
+                why,
+            })?;
         }
         let mut last = None;
         for addr in addrs {
@@ -172,44 +181,9 @@ impl tower_service::Service<Uri> for Dialer {
     }
 }
 
-/// Whether `ip` is link-local (169.254.0.0/16, fe80::/10) or the IPv6
-/// metadata address, also when written as an IPv4-mapped IPv6 address.
-pub fn is_forbidden(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => v4.is_link_local(),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => v4.is_link_local(),
-            None => v6.is_unicast_link_local() || v6 == METADATA_V6,
-        },
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn link_local_and_metadata_addresses_are_forbidden() {
-        for ip in [
-            "169.254.169.254",
-            "169.254.0.1",
-            "fd00:ec2::254",
-            "fe80::1",
-            "::ffff:169.254.169.254",
-        ] {
-            assert!(is_forbidden(ip.parse().unwrap()), "{ip} must be forbidden");
-        }
-        for ip in [
-            "127.0.0.1",
-            "10.0.0.1",
-            "52.95.110.1",
-            "::1",
-            "fd00:ec2::253",
-            "2600:1f18::1",
-        ] {
-            assert!(!is_forbidden(ip.parse().unwrap()), "{ip} must be allowed");
-        }
-    }
 
     #[tokio::test]
     async fn resolve_to_the_metadata_address_is_refused() {
@@ -222,7 +196,7 @@ mod tests {
             .unwrap();
             crate::config::Config::load_dir(dir.path()).unwrap().gateway.resolve
         };
-        let dialer = Dialer::new(resolve_metadata, Duration::from_secs(1));
+        let dialer = Dialer::new(resolve_metadata, DialRules::default(), Duration::from_secs(1));
         let err = dialer.dial("api.example.com", 443).await.unwrap_err();
         assert!(matches!(err, DialError::Forbidden { .. }), "{err}");
     }
