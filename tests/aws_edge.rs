@@ -85,3 +85,100 @@ fn sts_refusals_reach_the_agent_as_the_code_and_the_role_only() {
         "the base key id is scrubbed from the log"
     );
 }
+
+/// A placeholder SigV4 signature for account 111111111111, scoped to `service`
+/// in us-east-1, as an SDK with a `clawgate profiles` key sends it.
+fn placeholder_signature(service: &str) -> String {
+    format!(
+        "AWS4-HMAC-SHA256 Credential=AKIA111111111111CLAW/20261202/us-east-1/{service}/aws4_request, \
+         SignedHeaders=host;x-amz-date, Signature={}",
+        "0".repeat(64)
+    )
+}
+
+/// `GET https://{host}/mirror` through `gateway`, signed with a placeholder scoped to `service`.
+async fn signed_get(gateway: &Gateway, host: &str, service: &str) -> reqwest::Response {
+    support::agent::client(&gateway.proxy_url(), &gateway.ca_pem(), true)
+        .get(format!("https://{host}/mirror"))
+        .header("authorization", placeholder_signature(service))
+        .header("x-amz-date", "20261202T000000Z")
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn names_customers_can_own_get_no_credentials_unless_listed_and_echoed_credentials_are_dropped() {
+    // Every host below is dialled at an upstream that hands back every header
+    // it receives; only the one listed in signed_hosts may get credentials.
+    let listed = "abc123.execute-api.us-east-1.amazonaws.com";
+    let owned = [
+        ("def456.execute-api.us-east-1.amazonaws.com", "execute-api"),
+        ("my-alb-1234.us-east-1.elb.amazonaws.com", "elasticloadbalancing"),
+        ("ec2-3-80-1-2.compute-1.amazonaws.com", "compute-1"),
+        ("bucket.s3-website.us-east-1.amazonaws.com", "s3-website"),
+    ];
+    let ca = support::test_ca::TestCa::new();
+    let mut names: Vec<&str> = owned.iter().map(|(host, _)| *host).collect();
+    names.push(listed);
+    let mirror = support::upstream::Upstream::start_tls(&ca, &names).await;
+    let resolve: String = names
+        .iter()
+        .map(|host| format!("\"{host}\" = \"{}\"\n", mirror.addr))
+        .collect();
+    let (moto, gateway, bundle) = tokio::task::spawn_blocking(move || {
+        let moto = Moto::start();
+        let bundle = tempfile::NamedTempFile::new().unwrap();
+        let pems = format!("{}\n{}", std::fs::read_to_string(&moto.ca).unwrap(), ca.cert_pem());
+        std::fs::write(bundle.path(), pems).unwrap();
+        let signed_hosts = format!("signed_hosts = [\"{listed}\"]");
+        let gateway = gateway_for(&moto, bundle.path(), "clawgate-agent", &resolve, &signed_hosts);
+        (moto, gateway, bundle)
+    })
+    .await
+    .unwrap();
+
+    for (host, service) in owned {
+        let response = signed_get(&gateway, host, service).await;
+        let status = response.status();
+        assert!(
+            !response.headers().contains_key("x-mirror-x-amz-security-token"),
+            "{host} was sent a session token"
+        );
+        let reason = response.headers()["x-clawgate-reason"].to_str().unwrap().to_string();
+        assert_eq!(status, 403, "{host} signed as {service}: {reason}");
+        assert!(
+            reason.contains(&format!("`{host}` is not one")) && reason.contains("signed_hosts"),
+            "{reason}"
+        );
+    }
+    assert_eq!(
+        gateway.log().matches("assuming role").count(),
+        0,
+        "refused before any role is assumed"
+    );
+
+    // An account-based DynamoDB host names an account: the key's must agree.
+    let response = signed_get(&gateway, "222222222222.ddb.us-east-1.amazonaws.com", "dynamodb").await;
+    assert_eq!(response.status(), 403);
+    let reason = response.headers()["x-clawgate-reason"].to_str().unwrap();
+    assert!(
+        reason.contains("the host says account `222222222222` but the request is signed for `111111111111`"),
+        "{reason}"
+    );
+
+    // The listed host is signed for; what it echoes of the credentials is dropped.
+    let response = signed_get(&gateway, listed, "execute-api").await;
+    assert_eq!(response.status(), 200, "{:?}", response.headers());
+    assert_eq!(response.headers()["x-mirror-host"], listed, "the mirror answered");
+    for header in ["x-mirror-x-amz-security-token", "x-mirror-authorization"] {
+        assert!(!response.headers().contains_key(header), "{header} reached the agent");
+    }
+    let log = gateway.log();
+    assert!(
+        log.contains("x-mirror-x-amz-security-token") && log.contains("x-mirror-authorization"),
+        "the dropped headers are named in the log: {log}"
+    );
+    assert!(!log.contains("FQoGZXIvYXdzE"), "the log never holds the token");
+    drop((moto, bundle));
+}

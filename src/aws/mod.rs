@@ -10,6 +10,7 @@ mod error_code;
 pub mod models;
 pub mod profiles;
 pub mod resign;
+pub mod screen;
 pub mod sessions;
 pub mod signature;
 pub mod sigv4;

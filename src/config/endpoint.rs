@@ -50,6 +50,9 @@ pub struct AwsApi {
     pub policy: Option<String>,
     /// Tag sessions with `agent = <name>`.
     pub session_tags: bool,
+    /// Hosts signed for although they are not AWS service endpoints (an API
+    /// Gateway the organisation owns): exact names only, never patterns.
+    pub signed_hosts: Vec<HostPattern>,
 }
 
 impl Default for AwsApi {
@@ -65,6 +68,7 @@ impl Default for AwsApi {
             source_identity: false,
             policy: None,
             session_tags: false,
+            signed_hosts: Vec::new(),
         }
     }
 }
@@ -94,8 +98,8 @@ impl fmt::Display for Endpoint {
 
 /// The settings each kind takes.
 const HTTPS_SETTINGS: &str = "hosts";
-const AWS_SETTINGS: &str =
-    "hosts, role, region, credential, accounts, session_duration, external_id, source_identity, policy, session_tags";
+const AWS_SETTINGS: &str = "hosts, role, region, credential, accounts, session_duration, external_id, \
+                            source_identity, policy, session_tags, signed_hosts";
 
 /// Reads every `endpoint` block, rejecting duplicates. Also returns the
 /// credential references, to be checked once credentials are read.
@@ -239,11 +243,38 @@ fn read_aws(s: &Settings<'_>, references: &mut Vec<Reference>, errors: &mut Vec<
         source_identity: s.boolean("source_identity", errors).unwrap_or(false),
         policy,
         session_tags: s.boolean("session_tags", errors).unwrap_or(false),
+        signed_hosts: read_signed_hosts(s, errors),
         role: role.unwrap_or_default(),
         region: region.unwrap_or_else(|| "us-east-1".to_string()),
         credential,
         accounts,
     }
+}
+
+/// `signed_hosts`: exact names, as a pattern under an AWS domain would cover
+/// names anyone can create there.
+fn read_signed_hosts(s: &Settings<'_>, errors: &mut Vec<ConfigError>) -> Vec<HostPattern> {
+    let mut hosts = Vec::new();
+    for (text, at) in s.strings("signed_hosts", errors).unwrap_or_default() {
+        let problem = match HostPattern::parse(&text) {
+            Ok(host @ HostPattern::Exact(_)) => {
+                hosts.push(host);
+                continue;
+            }
+            Ok(HostPattern::Subdomains(_)) => format!(
+                "`{text}` is a pattern, and signed_hosts takes exact host names only: a pattern under an AWS \
+                 domain covers names anyone can create there; list each host, e.g. \
+                 \"abc123.execute-api.us-east-1.amazonaws.com\""
+            ),
+            Err(problem) => problem.to_string(),
+        };
+        errors.push(ConfigError::InvalidValue {
+            at,
+            name: "signed_hosts".to_string(),
+            problem,
+        });
+    }
+    hosts
 }
 
 /// The credential's name if `reference` is of the kind an aws_api endpoint takes.

@@ -258,8 +258,8 @@ impl Gate {
                 body
             }
         };
-        // Re-sign for the target account (AWS endpoints), then forward.
-        let (upstream, body) = resign::resign(
+        // Re-sign for the target account (AWS endpoints), forward, screen the response.
+        let (upstream, body, screen) = resign::resign(
             &self.shared.resigner,
             route,
             &facts,
@@ -269,13 +269,9 @@ impl Gate {
             body,
         )
         .await?;
-        forward::forward(
-            &self.shared.upstream,
-            context,
-            upstream,
-            Request::from_parts(parts, body),
-        )
-        .await
+        let request = Request::from_parts(parts, body);
+        let response = forward::forward(&self.shared.upstream, context, upstream, request).await?;
+        Ok(resign::screened(response, screen))
     }
 }
 
