@@ -182,3 +182,86 @@ async fn names_customers_can_own_get_no_credentials_unless_listed_and_echoed_cre
     assert!(!log.contains("FQoGZXIvYXdzE"), "the log never holds the token");
     drop((moto, bundle));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_requests_carry_the_target_account_as_the_expected_bucket_owner() {
+    // The bucket's host is dialled at the mirror, which hands back what it received.
+    let bucket = "pinned-bucket.s3.amazonaws.com";
+    let ca = support::test_ca::TestCa::new();
+    let mirror = support::upstream::Upstream::start_tls(&ca, &[bucket]).await;
+    let resolve = format!("\"{bucket}\" = \"{}\"", mirror.addr);
+    let (moto, gateway, bundle) = tokio::task::spawn_blocking(move || {
+        let moto = Moto::start();
+        let bundle = tempfile::NamedTempFile::new().unwrap();
+        let pems = format!("{}\n{}", std::fs::read_to_string(&moto.ca).unwrap(), ca.cert_pem());
+        std::fs::write(bundle.path(), pems).unwrap();
+        let gateway = gateway_for(&moto, bundle.path(), "clawgate-agent", &resolve, "");
+        (moto, gateway, bundle)
+    })
+    .await
+    .unwrap();
+    let client = support::agent::client(&gateway.proxy_url(), &gateway.ca_pem(), true);
+    let copy = |owner: Option<&str>| {
+        let mut request = client
+            .put(format!("https://{bucket}/mirror"))
+            .header("authorization", placeholder_signature("s3"))
+            .header("x-amz-date", "20261202T000000Z")
+            .header("x-amz-content-sha256", "UNSIGNED-PAYLOAD")
+            .header("x-amz-copy-source", "source-bucket/key");
+        if let Some(owner) = owner {
+            request = request.header("x-amz-expected-bucket-owner", owner);
+        }
+        request.send()
+    };
+
+    // A copy: both the bucket and the copy's source must be the target account's.
+    let response = copy(None).await.unwrap();
+    assert_eq!(response.status(), 200, "{:?}", response.headers());
+    let seen = response.headers();
+    assert_eq!(seen["x-mirror-x-amz-expected-bucket-owner"], "111111111111");
+    assert_eq!(seen["x-mirror-x-amz-source-expected-bucket-owner"], "111111111111");
+
+    // The agent may say so itself, but never name another account.
+    assert_eq!(copy(Some("111111111111")).await.unwrap().status(), 200);
+    let refused = copy(Some("333333333333")).await.unwrap();
+    assert_eq!(refused.status(), 403);
+    let reason = refused.headers()["x-clawgate-reason"].to_str().unwrap();
+    assert!(
+        reason.contains("`x-amz-expected-bucket-owner: 333333333333` names an owner")
+            && reason.contains("bucket_owners"),
+        "{reason}"
+    );
+
+    // moto takes the signed header: the CLI's S3 calls still work.
+    let agent = tokio::task::spawn_blocking(move || {
+        let agent = agent_for(&gateway);
+        agent.aws_ok(&["s3", "mb", "s3://clawgate-e2e", "--profile", "prod"]);
+        agent.aws_ok(&[
+            "s3api",
+            "list-objects-v2",
+            "--bucket",
+            "clawgate-e2e",
+            "--profile",
+            "prod",
+        ]);
+        let foreign = agent.aws_err(&[
+            "s3api",
+            "list-objects-v2",
+            "--bucket",
+            "clawgate-e2e",
+            "--expected-bucket-owner",
+            "222222222222",
+            "--profile",
+            "prod",
+        ]);
+        (agent, foreign, gateway)
+    })
+    .await
+    .unwrap();
+    assert!(
+        agent.1.contains("AccessDenied") && agent.1.contains("222222222222"),
+        "{}",
+        agent.1
+    );
+    drop((moto, bundle));
+}

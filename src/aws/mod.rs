@@ -8,6 +8,7 @@ pub mod chunks;
 mod credentials;
 mod error_code;
 pub mod models;
+pub mod owner;
 pub mod profiles;
 pub mod resign;
 pub mod screen;

@@ -15,6 +15,7 @@ use sha2::{Digest, Sha256};
 use super::AwsCredentials;
 use super::base::{self, Base, BaseKeyError, RuntimeKeys};
 use super::chunks::Resigned;
+use super::owner::{self, ForeignOwner};
 use super::screen::Screen;
 use super::sessions::Sessions;
 use super::signature::Signed;
@@ -56,6 +57,9 @@ pub enum ResignError {
     /// A form of signature clawgate cannot re-sign; refused rather than passed on.
     #[error("{0}")]
     Unsupported(&'static str),
+    /// An S3 request names a bucket owner the endpoint does not allow.
+    #[error(transparent)]
+    BucketOwner(#[from] ForeignOwner),
     /// Signing failed.
     #[error("clawgate failed: {0}")]
     Sign(#[from] SignError),
@@ -130,6 +134,9 @@ impl Resigner {
             .or(job.service)
             .ok_or(ResignError::NoService)?
             .as_str();
+        if job.service.is_some_and(|s| *s == *"s3") {
+            owner::pin(&mut parts.headers, &job.api.bucket_owners, account)?;
+        }
         let credentials = self.assumed(&job, account).await?;
         let region = signed
             .region

@@ -78,7 +78,10 @@ impl GateError {
             | GateError::UnknownHost(_)
             | GateError::Denied(_) => Side::Agent,
             GateError::Resign(error) => match error {
-                ResignError::NoAccount | ResignError::NoService | ResignError::Unsupported(_) => Side::Agent,
+                ResignError::NoAccount
+                | ResignError::NoService
+                | ResignError::Unsupported(_)
+                | ResignError::BucketOwner(_) => Side::Agent,
                 ResignError::Sts(_) => Side::Upstream,
                 ResignError::NoCredential | ResignError::BaseKey(_) | ResignError::Sign(_) => Side::Clawgate,
             },
@@ -105,7 +108,10 @@ impl GateError {
             GateError::Upstream(UpstreamError::Dial(DialError::Timeout { .. })) => StatusCode::GATEWAY_TIMEOUT,
             GateError::Upstream(_) => StatusCode::BAD_GATEWAY,
             GateError::Resign(error) => match error {
-                ResignError::NoAccount | ResignError::NoService | ResignError::Unsupported(_) => StatusCode::FORBIDDEN,
+                ResignError::NoAccount
+                | ResignError::NoService
+                | ResignError::Unsupported(_)
+                | ResignError::BucketOwner(_) => StatusCode::FORBIDDEN,
                 ResignError::Sts(StsError::Refused { .. }) => StatusCode::FORBIDDEN,
                 ResignError::Sts(_) => StatusCode::BAD_GATEWAY,
                 ResignError::NoCredential | ResignError::BaseKey(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -121,7 +127,9 @@ impl GateError {
     pub fn denied(&self) -> Option<Option<RuleName>> {
         match self {
             GateError::Denied(denial) => Some(denial.rule().cloned()),
-            GateError::Resign(ResignError::NoAccount | ResignError::NoService) => Some(None),
+            GateError::Resign(ResignError::NoAccount | ResignError::NoService | ResignError::BucketOwner(_)) => {
+                Some(None)
+            }
             _ => None,
         }
     }
