@@ -16,6 +16,12 @@ endpoint "aws_api" "org" {
     "111111111111=prod",
     "222222222222=staging",
   ]
+  # Hosts under AWS domains that customers own (an API Gateway API, a load
+  # balancer) get no credentials unless listed here, by exact name:
+  # signed_hosts = ["abc123.execute-api.us-east-1.amazonaws.com"]
+  # S3 requests expect the target account to own the bucket (and a copy's
+  # source); list other owners agents may reach, or turn the check off:
+  # bucket_owners = ["333333333333"]   # or "off"
 }
 
 human "oncall" {

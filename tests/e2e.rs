@@ -16,7 +16,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use support::gateway::{Gateway, cli};
-use support::moto::{AgentEnv, Moto};
+use support::moto::{Moto, agent_for};
 
 /// How the base key reaches clawgate.
 #[derive(Clone, Copy)]
@@ -84,15 +84,6 @@ rule "everything else" {{
         );
         std::fs::write(dir.join("aws-credentials"), ini).unwrap();
     })
-}
-
-/// The agent's environment, its profiles written by `clawgate profiles`.
-fn agent_for(gateway: &Gateway) -> AgentEnv {
-    let ca_dir = gateway.ca_pem.parent().unwrap().to_str().unwrap();
-    let rules = gateway.rules.to_str().unwrap();
-    let (ok, profiles, err) = cli(&["profiles", "--rules", rules, "--ca-dir", ca_dir]);
-    assert!(ok, "{err}");
-    AgentEnv::new(&gateway.proxy_url(), &gateway.ca_pem, &profiles)
 }
 
 #[test]

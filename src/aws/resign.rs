@@ -15,6 +15,8 @@ use sha2::{Digest, Sha256};
 use super::AwsCredentials;
 use super::base::{self, Base, BaseKeyError, RuntimeKeys};
 use super::chunks::Resigned;
+use super::owner::{self, ForeignOwner};
+use super::screen::Screen;
 use super::sessions::Sessions;
 use super::signature::Signed;
 use super::sigv4::{Placement, SignError, Signer};
@@ -55,6 +57,9 @@ pub enum ResignError {
     /// A form of signature clawgate cannot re-sign; refused rather than passed on.
     #[error("{0}")]
     Unsupported(&'static str),
+    /// An S3 request names a bucket owner the endpoint does not allow.
+    #[error(transparent)]
+    BucketOwner(#[from] ForeignOwner),
     /// Signing failed.
     #[error("clawgate failed: {0}")]
     Sign(#[from] SignError),
@@ -103,12 +108,18 @@ impl Resigner {
     }
 
     /// Replaces the signature on `parts`; returns the body to forward
-    /// (re-signed chunk by chunk for signed streaming uploads).
-    pub async fn resign(&self, job: Resign<'_>, parts: &mut Parts, body: Body) -> Result<Body, ResignError> {
+    /// (re-signed chunk by chunk for signed streaming uploads) and, when
+    /// credentials were used, the screen the response must pass.
+    pub async fn resign(
+        &self,
+        job: Resign<'_>,
+        parts: &mut Parts,
+        body: Body,
+    ) -> Result<(Body, Option<Screen>), ResignError> {
         let signed = job.signature;
         if signed.access_key_id.is_none() {
             // An operation AWS takes unsigned (the facet checked that): nothing to sign.
-            return Ok(body);
+            return Ok((body, None));
         }
         if signed.presigned.is_some() && signed.service.is_none() {
             return Err(ResignError::Unsupported(
@@ -123,6 +134,9 @@ impl Resigner {
             .or(job.service)
             .ok_or(ResignError::NoService)?
             .as_str();
+        if job.service.is_some_and(|s| *s == *"s3") {
+            owner::pin(&mut parts.headers, &job.api.bucket_owners, account)?;
+        }
         let credentials = self.assumed(&job, account).await?;
         let region = signed
             .region
@@ -156,10 +170,12 @@ impl Resigner {
             time,
         };
         let seed = signer.sign(parts, &job.authority, placement)?;
-        Ok(match chunked {
+        let screen = Screen::new(&credentials, &job.authority);
+        let body = match chunked {
             Some(trailer) => Resigned::new(body, &credentials, region, service, time, seed, trailer).boxed_unsync(),
             None => body,
-        })
+        };
+        Ok((body, Some(screen)))
     }
 
     /// Credentials for the endpoint's role in `account`, from the cache or STS.

@@ -48,38 +48,49 @@ impl AssumeRole {
     }
 }
 
-/// Why credentials could not be had. Never carries a secret.
+/// Why credentials could not be had. What it says reaches the agent: STS's
+/// error code and the role ARN, never STS's own text (it can name the base
+/// principal or quote what STS returned); that text goes to clawgate's log,
+/// scrubbed, where the error is made.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StsError {
     /// STS could not be reached.
-    #[error("cannot reach STS to assume {role}: {reason}")]
+    #[error("cannot reach STS to assume {role}; clawgate's log says why")]
     Unreachable {
         /// The role ARN.
         role: String,
-        /// Why.
-        reason: String,
     },
     /// STS refused.
-    #[error("STS refused to let clawgate assume {role}: {code}: {message}")]
+    #[error("STS refused to let clawgate assume {role}: {code}")]
     Refused {
         /// The role ARN.
         role: String,
-        /// STS's error code, e.g. `AccessDenied`.
+        /// STS's error code, e.g. `AccessDenied`, or `HTTP <status>` when it gave none.
         code: String,
-        /// STS's message.
-        message: String,
     },
     /// STS answered something clawgate could not read.
-    #[error("STS's answer for {role} could not be read: {reason}")]
+    #[error("STS's answer for {role} could not be read; clawgate's log says why")]
     BadAnswer {
         /// The role ARN.
         role: String,
-        /// What was wrong.
-        reason: String,
     },
     /// The request could not be signed.
     #[error("cannot sign the AssumeRole request: {0}")]
     Sign(String),
+}
+
+impl StsError {
+    /// [`StsError::Unreachable`], with `reason` logged.
+    fn unreachable(role: &str, reason: &str) -> StsError {
+        tracing::warn!(role, reason, "cannot reach STS");
+        StsError::Unreachable { role: role.to_string() }
+    }
+
+    /// [`StsError::BadAnswer`], with `reason` logged.
+    fn bad_answer(role: &str, reason: &str) -> StsError {
+        tracing::warn!(role, reason, "STS's answer could not be read");
+        StsError::BadAnswer { role: role.to_string() }
+    }
 }
 
 /// Calls STS AssumeRole with `base`.
@@ -118,57 +129,61 @@ pub async fn assume_role(
     let (status, answer) = transport
         .post(format!("https://{host}/"), parts.headers, Bytes::from(body))
         .await
-        .map_err(|e| StsError::Unreachable {
-            role: role.clone(),
-            reason: e.to_string(),
-        })?;
+        .map_err(|e| StsError::unreachable(&role, &e.to_string()))?;
     credentials_from(status, &answer, &role, Some(base.access_key_id.expose()))
 }
 
-/// The credentials in an STS answer, or STS's refusal. `scrub` is removed
-/// from STS's messages (the base key id).
+/// The credentials in an STS answer, or STS's refusal. What STS wrote is
+/// logged, never returned; `base_key` (the base key id) and every credential
+/// field of the answer are scrubbed from it first.
 fn credentials_from(
     status: StatusCode,
     answer: &[u8],
     role: &str,
-    scrub: Option<&str>,
+    base_key: Option<&str>,
 ) -> Result<AwsCredentials, StsError> {
     let text = String::from_utf8_lossy(answer);
-    let role = role.to_string();
+    let secrets: Vec<String> = CREDENTIAL_FIELDS
+        .iter()
+        .filter_map(|name| element(&text, name))
+        .chain(base_key.map(str::to_string))
+        .filter(|s| !s.is_empty())
+        .collect();
+    let scrub = |s: &str| {
+        secrets
+            .iter()
+            .fold(s.to_string(), |s, secret| s.replace(secret, "[redacted]"))
+    };
     if !status.is_success() {
-        let clean = |s: Option<String>| {
-            let s = s.unwrap_or_default();
-            match scrub {
-                Some(key) => s.replace(key, "[base key]"),
-                None => s,
-            }
-        };
+        let code = element(&text, "Code")
+            .filter(|c| is_error_code(c))
+            .unwrap_or_else(|| format!("HTTP {}", status.as_u16()));
+        let message = scrub(&element(&text, "Message").unwrap_or_default());
+        tracing::warn!(role, code, message, "STS refused AssumeRole");
         return Err(StsError::Refused {
-            code: clean(element(&text, "Code").or_else(|| Some(format!("HTTP {}", status.as_u16())))),
-            message: clean(element(&text, "Message")),
-            role,
+            role: role.to_string(),
+            code,
         });
     }
-    let field = |name: &str| {
-        element(&text, name).ok_or_else(|| StsError::BadAnswer {
-            role: role.clone(),
-            reason: format!("no <{name}>"),
-        })
-    };
+    let field = |name: &str| element(&text, name).ok_or_else(|| StsError::bad_answer(role, &format!("no <{name}>")));
     let expires = field("Expiration")?;
-    let expires =
-        time::OffsetDateTime::parse(&expires, &time::format_description::well_known::Rfc3339).map_err(|e| {
-            StsError::BadAnswer {
-                role: role.clone(),
-                reason: format!("Expiration `{expires}`: {e}"),
-            }
-        })?;
+    let expires = time::OffsetDateTime::parse(&expires, &time::format_description::well_known::Rfc3339)
+        .map_err(|e| StsError::bad_answer(role, &scrub(&format!("Expiration `{expires}`: {e}"))))?;
     Ok(AwsCredentials {
         access_key_id: Secret::new(field("AccessKeyId")?),
         secret_access_key: Secret::new(field("SecretAccessKey")?),
         session_token: Some(Secret::new(field("SessionToken")?)),
         expires: Some(SystemTime::from(expires)),
     })
+}
+
+/// The fields of an STS answer that hold credentials.
+const CREDENTIAL_FIELDS: [&str; 3] = ["AccessKeyId", "SecretAccessKey", "SessionToken"];
+
+/// Whether `code` reads as an AWS error code (`AccessDenied`,
+/// `RegionDisabledException`), not as text that could quote anything.
+fn is_error_code(code: &str) -> bool {
+    (1..=64).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.')
 }
 
 /// A web identity to exchange for the base key (`AWS_ROLE_ARN`,
@@ -189,16 +204,13 @@ pub async fn assume_role_with_web_identity(
     identity: &WebIdentity,
 ) -> Result<AwsCredentials, StsError> {
     let role = identity.role_arn.clone();
-    let token =
-        zeroize::Zeroizing::new(
-            std::fs::read_to_string(&identity.token_file).map_err(|e| StsError::Unreachable {
-                role: role.clone(),
-                reason: format!(
-                    "cannot read the web identity token `{}`: {e}",
-                    identity.token_file.display()
-                ),
-            })?,
+    let token = zeroize::Zeroizing::new(std::fs::read_to_string(&identity.token_file).map_err(|e| {
+        let reason = format!(
+            "cannot read the web identity token `{}`: {e}",
+            identity.token_file.display()
         );
+        StsError::unreachable(&role, &reason)
+    })?);
     let form = [
         ("Action", "AssumeRoleWithWebIdentity"),
         ("Version", "2011-06-15"),
@@ -228,10 +240,7 @@ pub async fn assume_role_with_web_identity(
             Bytes::from(body.as_bytes().to_vec()),
         )
         .await
-        .map_err(|e| StsError::Unreachable {
-            role: role.clone(),
-            reason: e.to_string(),
-        })?;
+        .map_err(|e| StsError::unreachable(&role, &e.to_string()))?;
     credentials_from(status, &answer, &role, None)
 }
 
@@ -362,18 +371,32 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_refusal_names_the_role_and_code_and_never_the_key() {
+    async fn a_refusal_names_the_role_and_code_only() {
         let fake = Fake {
             status: StatusCode::FORBIDDEN,
-            answer: "<ErrorResponse><Error><Code>AccessDenied</Code><Message>User AKIABASEKEY is not authorized</Message></Error></ErrorResponse>",
+            answer: "<ErrorResponse><Error><Code>AccessDenied</Code><Message>User: arn:aws:iam::000000000000:user/base \
+                     (AKIABASEKEY) is not authorized</Message></Error></ErrorResponse>",
             seen: Mutex::new(Vec::new()),
         };
         let error = assume_role(&fake, &base(), &ask()).await.unwrap_err().to_string();
         assert_eq!(
             error,
-            "STS refused to let clawgate assume arn:aws:iam::111111111111:role/clawgate-agent: AccessDenied: \
-             User [base key] is not authorized"
+            "STS refused to let clawgate assume arn:aws:iam::111111111111:role/clawgate-agent: AccessDenied"
         );
+    }
+
+    #[test]
+    fn a_malformed_answer_says_nothing_of_what_it_held() {
+        let leaky = "<Credentials><AccessKeyId>ASIATEMP</AccessKeyId><SecretAccessKey>tempsecret</SecretAccessKey>\
+                     <SessionToken>tok</SessionToken><Expiration>tempsecret tok</Expiration></Credentials>";
+        let error = credentials_from(StatusCode::OK, leaky.as_bytes(), "arn:aws:iam::1:role/r", None).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "STS's answer for arn:aws:iam::1:role/r could not be read; clawgate's log says why"
+        );
+        let odd = "<Error><Code>Access Denied for ASIATEMP</Code></Error>";
+        let error = credentials_from(StatusCode::FORBIDDEN, odd.as_bytes(), "r", None).unwrap_err();
+        assert_eq!(error.to_string(), "STS refused to let clawgate assume r: HTTP 403");
     }
 
     #[tokio::test]

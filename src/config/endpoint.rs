@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use hcl_edit::expr::Expression;
+
 use super::reader::{Blocks, Settings};
 use super::values::Reference;
 use super::{ConfigError, Location};
@@ -26,7 +28,7 @@ pub enum EndpointKind {
     Https,
     /// AWS APIs: decided on the `aws` facet too; requests re-signed with a
     /// role assumed in the target account.
-    AwsApi(AwsApi),
+    AwsApi(Box<AwsApi>),
 }
 
 /// The settings of an `aws_api` endpoint.
@@ -50,6 +52,25 @@ pub struct AwsApi {
     pub policy: Option<String>,
     /// Tag sessions with `agent = <name>`.
     pub session_tags: bool,
+    /// Hosts signed for although they are not AWS service endpoints (an API
+    /// Gateway the organisation owns): exact names only, never patterns.
+    pub signed_hosts: Vec<HostPattern>,
+    /// Whose S3 buckets requests may reach.
+    pub bucket_owners: BucketOwners,
+}
+
+/// Which accounts may own the S3 buckets an endpoint's requests reach
+/// (`bucket_owners`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BucketOwners {
+    /// The target account and these: every S3 request carries
+    /// `x-amz-expected-bucket-owner` (and, for a copy,
+    /// `x-amz-source-expected-bucket-owner`) set to the target account unless
+    /// the agent names one of these; any other value is refused. The default,
+    /// with none listed.
+    Pinned(Vec<AccountId>),
+    /// `"off"`: no owner is added or checked.
+    Off,
 }
 
 impl Default for AwsApi {
@@ -65,6 +86,8 @@ impl Default for AwsApi {
             source_identity: false,
             policy: None,
             session_tags: false,
+            signed_hosts: Vec::new(),
+            bucket_owners: BucketOwners::Pinned(Vec::new()),
         }
     }
 }
@@ -94,8 +117,8 @@ impl fmt::Display for Endpoint {
 
 /// The settings each kind takes.
 const HTTPS_SETTINGS: &str = "hosts";
-const AWS_SETTINGS: &str =
-    "hosts, role, region, credential, accounts, session_duration, external_id, source_identity, policy, session_tags";
+const AWS_SETTINGS: &str = "hosts, role, region, credential, accounts, session_duration, external_id, \
+                            source_identity, policy, session_tags, signed_hosts, bucket_owners";
 
 /// Reads every `endpoint` block, rejecting duplicates. Also returns the
 /// credential references, to be checked once credentials are read.
@@ -129,7 +152,7 @@ pub(super) fn read_all(blocks: &Blocks<'_>, errors: &mut Vec<ConfigError>) -> (V
         };
         let kind = match kind {
             None => EndpointKind::Https,
-            Some(()) => EndpointKind::AwsApi(read_aws(&s, &mut credentials, errors)),
+            Some(()) => EndpointKind::AwsApi(Box::new(read_aws(&s, &mut credentials, errors))),
         };
         let endpoint = Endpoint {
             name: name.to_string(),
@@ -239,11 +262,70 @@ fn read_aws(s: &Settings<'_>, references: &mut Vec<Reference>, errors: &mut Vec<
         source_identity: s.boolean("source_identity", errors).unwrap_or(false),
         policy,
         session_tags: s.boolean("session_tags", errors).unwrap_or(false),
+        signed_hosts: read_signed_hosts(s, errors),
+        bucket_owners: read_bucket_owners(s, errors),
         role: role.unwrap_or_default(),
         region: region.unwrap_or_else(|| "us-east-1".to_string()),
         credential,
         accounts,
     }
+}
+
+/// `signed_hosts`: exact names, as a pattern under an AWS domain would cover
+/// names anyone can create there.
+fn read_signed_hosts(s: &Settings<'_>, errors: &mut Vec<ConfigError>) -> Vec<HostPattern> {
+    let mut hosts = Vec::new();
+    for (text, at) in s.strings("signed_hosts", errors).unwrap_or_default() {
+        let problem = match HostPattern::parse(&text) {
+            Ok(host @ HostPattern::Exact(_)) => {
+                hosts.push(host);
+                continue;
+            }
+            Ok(HostPattern::Subdomains(_)) => format!(
+                "`{text}` is a pattern, and signed_hosts takes exact host names only: a pattern under an AWS \
+                 domain covers names anyone can create there; list each host, e.g. \
+                 \"abc123.execute-api.us-east-1.amazonaws.com\""
+            ),
+            Err(problem) => problem.to_string(),
+        };
+        errors.push(ConfigError::InvalidValue {
+            at,
+            name: "signed_hosts".to_string(),
+            problem,
+        });
+    }
+    hosts
+}
+
+/// `bucket_owners`: `"off"`, or the accounts besides the target one.
+fn read_bucket_owners(s: &Settings<'_>, errors: &mut Vec<ConfigError>) -> BucketOwners {
+    let Some(attr) = s.get("bucket_owners") else {
+        return BucketOwners::Pinned(Vec::new());
+    };
+    if !matches!(attr.value, Expression::Array(_)) {
+        return match s.text("bucket_owners", errors).as_deref() {
+            Some("off") => BucketOwners::Off,
+            _ => {
+                errors.push(s.invalid(
+                    attr,
+                    r#"write "off", or the accounts whose buckets requests may reach besides the target account, e.g. ["111122223333"]"#,
+                ));
+                BucketOwners::Pinned(Vec::new())
+            }
+        };
+    }
+    let mut accounts = Vec::new();
+    for (text, at) in s.strings("bucket_owners", errors).unwrap_or_default() {
+        match AccountId::parse(text.trim()) {
+            Ok(account) => accounts.push(account),
+            Err(problem) => errors.push(ConfigError::InvalidValue {
+                at,
+                name: "bucket_owners".to_string(),
+                problem: problem.to_string(),
+            }),
+        }
+    }
+    BucketOwners::Pinned(accounts)
 }
 
 /// The credential's name if `reference` is of the kind an aws_api endpoint takes.
@@ -260,4 +342,60 @@ fn credential_name(reference: Reference, errors: &mut Vec<ConfigError>) -> Optio
         ),
     });
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    /// The endpoint's settings with `extra`, or every load error.
+    fn aws_api(extra: &str) -> Result<AwsApi, Vec<String>> {
+        let dir = tempfile::tempdir().unwrap();
+        let text = format!(
+            "endpoint \"aws_api\" \"org\" {{\n  hosts = [\"*.amazonaws.com\"]\n  role = \"r\"\n  {extra}\n}}\n"
+        );
+        std::fs::write(dir.path().join("main.hcl"), text).unwrap();
+        let config =
+            Config::load_dir(dir.path()).map_err(|e| e.errors().iter().map(ToString::to_string).collect::<Vec<_>>())?;
+        match &config.endpoints[0].kind {
+            EndpointKind::AwsApi(api) => Ok(api.as_ref().clone()),
+            EndpointKind::Https => unreachable!("an aws_api block"),
+        }
+    }
+
+    #[test]
+    fn signed_hosts_are_exact_names_and_bucket_owners_a_list_or_off() {
+        let api = aws_api("").unwrap();
+        assert_eq!(
+            api.bucket_owners,
+            BucketOwners::Pinned(Vec::new()),
+            "pinned to the target by default"
+        );
+        assert!(api.signed_hosts.is_empty());
+        let api = aws_api(
+            r#"signed_hosts = ["ABC123.execute-api.us-east-1.amazonaws.com"]
+            bucket_owners = ["333333333333"]"#,
+        )
+        .unwrap();
+        assert!(api.signed_hosts[0].matches("abc123.execute-api.us-east-1.amazonaws.com"));
+        assert_eq!(
+            api.bucket_owners,
+            BucketOwners::Pinned(vec![AccountId::parse("333333333333").unwrap()])
+        );
+        assert_eq!(
+            aws_api(r#"bucket_owners = "off""#).unwrap().bucket_owners,
+            BucketOwners::Off
+        );
+
+        let errors = aws_api(r#"signed_hosts = ["*.execute-api.us-east-1.amazonaws.com"]"#).unwrap_err();
+        assert!(
+            errors[0].contains("signed_hosts takes exact host names only"),
+            "{errors:?}"
+        );
+        let errors = aws_api(r#"bucket_owners = "none""#).unwrap_err();
+        assert!(errors[0].contains(r#"write "off""#), "{errors:?}");
+        let errors = aws_api(r#"bucket_owners = ["12345"]"#).unwrap_err();
+        assert!(errors[0].contains("bucket_owners"), "{errors:?}");
+    }
 }

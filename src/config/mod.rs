@@ -23,7 +23,7 @@ mod values;
 pub use agent::{AddAgentError, AddedAgent, AgentConfig, Token, TokenHash, TokenHashError, add_agent};
 pub use credential::{AwsKey, Credential, KeySource};
 pub use duration::{DurationError, parse_duration};
-pub use endpoint::{AwsApi, Endpoint, EndpointKind};
+pub use endpoint::{AwsApi, BucketOwners, Endpoint, EndpointKind};
 pub use environment::{Environment, ProcessEnvironment};
 pub use error::{ConfigError, ConfigErrors};
 pub use gateway::{ApprovalSettings, AuditSettings, BODY_GRACE, Gateway, Limits, UnknownHost, UpstreamRoots};

@@ -119,7 +119,10 @@ impl GateError {
                 crowd: Crowd::Agent(_), ..
             } => Side::Agent,
             GateError::Resign(error) => match error {
-                ResignError::NoAccount | ResignError::NoService | ResignError::Unsupported(_) => Side::Agent,
+                ResignError::NoAccount
+                | ResignError::NoService
+                | ResignError::Unsupported(_)
+                | ResignError::BucketOwner(_) => Side::Agent,
                 ResignError::Sts(_) => Side::Upstream,
                 ResignError::NoCredential | ResignError::BaseKey(_) | ResignError::Sign(_) => Side::Clawgate,
             },
@@ -149,7 +152,10 @@ impl GateError {
             }
             GateError::Upstream(_) => StatusCode::BAD_GATEWAY,
             GateError::Resign(error) => match error {
-                ResignError::NoAccount | ResignError::NoService | ResignError::Unsupported(_) => StatusCode::FORBIDDEN,
+                ResignError::NoAccount
+                | ResignError::NoService
+                | ResignError::Unsupported(_)
+                | ResignError::BucketOwner(_) => StatusCode::FORBIDDEN,
                 ResignError::Sts(StsError::Refused { .. }) => StatusCode::FORBIDDEN,
                 ResignError::Sts(_) => StatusCode::BAD_GATEWAY,
                 ResignError::NoCredential | ResignError::BaseKey(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -176,7 +182,9 @@ impl GateError {
     pub fn denied(&self) -> Option<Option<RuleName>> {
         match self {
             GateError::Denied(denial) => Some(denial.rule().cloned()),
-            GateError::Resign(ResignError::NoAccount | ResignError::NoService) => Some(None),
+            GateError::Resign(ResignError::NoAccount | ResignError::NoService | ResignError::BucketOwner(_)) => {
+                Some(None)
+            }
             _ => None,
         }
     }

@@ -283,17 +283,13 @@ impl Gate {
                 body
             }
         };
-        // Re-sign for the target account (AWS endpoints), then forward.
+        // Re-sign for the target account (AWS endpoints), forward, screen the response.
         let resigner = &self.shared.resigner;
-        let (upstream, body) =
+        let (upstream, body, screen) =
             resign::resign(resigner, route, &facts, &mut parts, (scheme, target), read, body).await?;
-        forward::forward(
-            &self.shared.upstream,
-            context,
-            upstream,
-            Request::from_parts(parts, body),
-        )
-        .await
+        let request = Request::from_parts(parts, body);
+        let response = forward::forward(&self.shared.upstream, context, upstream, request).await?;
+        Ok(resign::screened(response, screen))
     }
 }
 

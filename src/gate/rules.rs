@@ -52,7 +52,7 @@ impl Rules {
                 name: endpoint.to_string(),
                 aws: match &endpoint.kind {
                     EndpointKind::AwsApi(api) => Some(AwsRoute {
-                        api: api.clone(),
+                        api: api.as_ref().clone(),
                         credential: api
                             .credential
                             .as_deref()

@@ -74,7 +74,7 @@ pub fn test_facts(policy: &Policy, test: &RuleTest) -> Result<(EndpointId, Resul
     };
     let api = match config.endpoint(endpoint).map(|e| &e.kind) {
         // `aws` fields given one by one take the place of derived ones.
-        Some(EndpointKind::AwsApi(api)) if test.aws.is_none() => Some(api),
+        Some(EndpointKind::AwsApi(api)) if test.aws.is_none() => Some(&**api),
         _ => None,
     };
     let mut facts = match (head, &test.request) {

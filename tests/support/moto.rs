@@ -7,6 +7,8 @@ use std::process::{Child, Command, Output, Stdio};
 
 use tempfile::TempDir;
 
+use super::gateway::{Gateway, cli};
+
 /// The project's Python venv (made by `scripts/setup-python.sh`).
 pub fn venv_bin(tool: &str) -> PathBuf {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin").join(tool);
@@ -192,4 +194,13 @@ impl AgentEnv {
         assert!(!output.status.success(), "aws {} should have failed", args.join(" "));
         String::from_utf8_lossy(&output.stderr).into_owned()
     }
+}
+
+/// The environment of an agent of `gateway`, its profiles written by `clawgate profiles`.
+pub fn agent_for(gateway: &Gateway) -> AgentEnv {
+    let ca_dir = gateway.ca_pem.parent().unwrap().to_str().unwrap();
+    let rules = gateway.rules.to_str().unwrap();
+    let (ok, profiles, err) = cli(&["profiles", "--rules", rules, "--ca-dir", ca_dir]);
+    assert!(ok, "{err}");
+    AgentEnv::new(&gateway.proxy_url(), &gateway.ca_pem, &profiles)
 }

@@ -4,6 +4,8 @@
 //! Routes (method-agnostic unless said):
 //! - `/echo…`: streams the request body back, with `x-echo-method`, `x-echo-uri`,
 //!   `x-echo-host`, `x-echo-version` and `x-echo-headers` response headers.
+//! - `/mirror`: every request header sent back as `x-mirror-<name>`, value and
+//!   all, as a hostile upstream would hand an agent what clawgate signed with.
 //! - `GET|HEAD /bytes?n=N`: N bytes of [`pattern_byte`], generated in 64 KiB chunks.
 //! - `PUT|POST /sink`: reads the body, answers `bytes=N pattern=ok|bad`.
 //! - `GET /slow?ms=M`: sleeps M ms, answers `slow done`.
@@ -178,6 +180,8 @@ async fn route(req: Request<Incoming>) -> Result<Response<RespBody>, Infallible>
     let path = req.uri().path();
     let resp = if path.starts_with("/echo") {
         echo(req)
+    } else if path == "/mirror" {
+        mirror(&req)
     } else {
         match (req.method(), path) {
             (&Method::GET | &Method::HEAD, "/bytes") => bytes(&req),
@@ -210,6 +214,17 @@ fn echo(req: Request<Incoming>) -> Response<RespBody> {
     h.insert("x-echo-host", host);
     h.insert("x-echo-version", header(version_name(parts.version)));
     h.insert("x-echo-headers", header(&names.join(",")));
+    resp
+}
+
+/// `/mirror`: the request's headers, values and all, as response headers.
+fn mirror(req: &Request<Incoming>) -> Response<RespBody> {
+    let mut resp = text(StatusCode::OK, "mirrored");
+    for (name, value) in req.headers() {
+        if let Ok(name) = hyper::header::HeaderName::from_bytes(format!("x-mirror-{name}").as_bytes()) {
+            resp.headers_mut().append(name, value.clone());
+        }
+    }
     resp
 }
 

@@ -1,14 +1,12 @@
-//! What an AWS host name says: the service's host prefix, the region, and
-//! (for virtual-host S3) the bucket.
+//! What an AWS host name says: the service's host prefix, the region, (for
+//! virtual-host S3) the bucket, the account some hosts name, and whether the
+//! name is a service endpoint AWS answers itself or one a customer may own.
 
 use crate::aws::MODELS;
-use crate::ids::{Region, ServiceName};
+use crate::ids::{AccountId, Region, ServiceName};
 
 /// The suffixes of AWS API hosts.
 const SUFFIXES: [&str; 3] = [".amazonaws.com.cn", ".amazonaws.com", ".api.aws"];
-
-/// Host prefixes that are AWS APIs but have no service model (user APIs).
-const UNMODELLED: [&str; 1] = ["execute-api"];
 
 /// Host prefixes that are other names for a model's prefix: DynamoDB's
 /// account-based endpoints (`<account>.ddb.<region>`) and SQS's legacy host.
@@ -27,13 +25,46 @@ pub struct HostFacts {
     pub region: Option<Region>,
     /// The bucket, for virtual-host S3.
     pub bucket: Option<String>,
+    /// The account the host names: `<account>.ddb.<region>`, `<account>.streams-ddb.<region>`.
+    pub account: Option<AccountId>,
+    /// Whether AWS answers the name itself.
+    pub form: HostForm,
+}
+
+/// Who answers a name under an AWS domain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostForm {
+    /// A service endpoint, in a shape botocore's endpoint data gives a model's
+    /// host prefix: `<prefix>[-fips].<region>.<suffix>`, `<prefix>.<suffix>`,
+    /// dual-stack and FIPS variants, S3's bucket, access-point and control
+    /// hosts, DynamoDB's account hosts. AWS answers it.
+    Service,
+    /// Any other name: labels a customer chose in front of a service's name
+    /// (an API Gateway id, a load balancer, an EC2 instance, an S3 website)
+    /// or a prefix no model has. Anyone may own it.
+    Other,
 }
 
 /// Reads an AWS host name (lower-case, no port); `None` if it is not one.
 pub fn parse(host: &str) -> Option<HostFacts> {
     let rest = SUFFIXES.iter().find_map(|s| host.strip_suffix(s))?;
     let labels: Vec<&str> = rest.split('.').collect();
-    s3(&labels).or_else(|| generic(&labels))
+    s3(&labels).or_else(|| legacy_sqs(&labels)).or_else(|| generic(&labels))
+}
+
+/// SQS's legacy regional host, `<region>.queue.amazonaws.com`, which the AWS CLI still uses.
+fn legacy_sqs(labels: &[&str]) -> Option<HostFacts> {
+    let [region, "queue"] = labels else { return None };
+    if !is_region(region) {
+        return None;
+    }
+    Some(HostFacts {
+        service: ServiceName::parse("sqs").ok()?,
+        region: Some(Region::parse(region).ok()?),
+        bucket: None,
+        account: None,
+        form: HostForm::Service,
+    })
 }
 
 /// `us-east-1`, `us-gov-west-1`, `cn-north-1`, …
@@ -80,9 +111,17 @@ fn s3(labels: &[&str]) -> Option<HostFacts> {
     }
     let before = &labels[..index];
     let label = labels[index];
-    let bucket =
-        (service == "s3" && !before.is_empty() && !label.starts_with("s3-accesspoint") && label != "s3-object-lambda")
-            .then(|| before.join("."));
+    let named = label.starts_with("s3-accesspoint") || label == "s3-object-lambda";
+    let bucket = (service == "s3" && !before.is_empty() && !named).then(|| before.join("."));
+    // A control host may name an account (the key's decides, as `x-amz-account-id`
+    // may name another); an access point host names one access point.
+    let form = match (service, before) {
+        ("s3-control", []) => HostForm::Service,
+        ("s3-control", [account]) if AccountId::parse(account).is_ok() => HostForm::Service,
+        ("s3", [_]) if named => HostForm::Service,
+        ("s3", _) if !named => HostForm::Service,
+        _ => HostForm::Other,
+    };
     // Transfer acceleration names no region: the signature does.
     if service == "s3" && region.is_none() && label != "s3-accelerate" {
         // The global endpoint, s3.amazonaws.com, is us-east-1.
@@ -92,6 +131,8 @@ fn s3(labels: &[&str]) -> Option<HostFacts> {
         service: ServiceName::parse(service).ok()?,
         region: region.map(|r| Region::parse(&r)).transpose().ok()?,
         bucket,
+        account: None,
+        form,
     })
 }
 
@@ -111,21 +152,32 @@ fn generic(labels: &[&str]) -> Option<HostFacts> {
     if prefix.is_empty() || prefix.iter().any(|l| l.is_empty()) {
         return None;
     }
-    let known = |p: &str| MODELS.is_prefix(p) || UNMODELLED.contains(&p);
     let canonical = |p: String| {
         ALIASES
             .iter()
             .find(|(alias, _)| *alias == p)
             .map_or(p, |(_, name)| name.to_string())
     };
-    let service = (0..prefix.len())
-        .map(|start| canonical(prefix[start..].join(".")))
-        .find(|p| known(p))
-        .unwrap_or_else(|| canonical(prefix[prefix.len() - 1].to_string()));
+    let found = (0..prefix.len())
+        .map(|start| (start, canonical(prefix[start..].join("."))))
+        .find(|(_, p)| MODELS.is_prefix(p));
+    // Only DynamoDB's account hosts put a label in front of the prefix: the account.
+    let account = match prefix.as_slice() {
+        [first, "ddb" | "streams-ddb"] => AccountId::parse(first).ok(),
+        _ => None,
+    };
+    let form = match found {
+        Some((0, _)) => HostForm::Service,
+        Some(_) if account.is_some() => HostForm::Service,
+        _ => HostForm::Other,
+    };
+    let service = found.map_or_else(|| canonical(prefix[prefix.len() - 1].to_string()), |(_, p)| p);
     Some(HostFacts {
         service: ServiceName::parse(&service).ok()?,
         region: region.map(|r| Region::parse(&r)).transpose().ok()?,
         bucket: None,
+        account,
+        form,
     })
 }
 
@@ -202,7 +254,35 @@ mod tests {
             some("dynamodb", e1, None)
         );
         assert_eq!(h("queue.amazonaws.com"), some("sqs", None, None));
+        assert_eq!(h("eu-west-1.queue.amazonaws.com"), some("sqs", Some("eu-west-1"), None));
         assert_eq!(h("example.com"), None);
         assert_eq!(h("amazonaws.com.evil.net"), None);
+    }
+
+    #[test]
+    fn account_hosts_name_their_account_and_customer_labels_make_another_form() {
+        let account = |host: &str| parse(host).and_then(|f| f.account).map(|a| a.to_string());
+        assert_eq!(
+            account("111111111111.ddb.us-east-1.amazonaws.com").as_deref(),
+            Some("111111111111")
+        );
+        assert_eq!(
+            account("222222222222.streams-ddb.us-east-1.amazonaws.com").as_deref(),
+            Some("222222222222")
+        );
+        assert_eq!(account("222222222222.s3-control.us-east-1.amazonaws.com"), None);
+        assert_eq!(account("dynamodb.us-east-1.amazonaws.com"), None);
+        let form = |host: &str| parse(host).map(|f| f.form);
+        assert_eq!(
+            form("111111111111.ddb.us-east-1.amazonaws.com"),
+            Some(HostForm::Service)
+        );
+        assert_eq!(form("bucket.s3.amazonaws.com"), Some(HostForm::Service));
+        assert_eq!(
+            form("abc123.execute-api.us-east-1.amazonaws.com"),
+            Some(HostForm::Other)
+        );
+        assert_eq!(form("ec2-3-80-1-2.compute-1.amazonaws.com"), Some(HostForm::Other));
+        assert_eq!(form("bucket.s3-website-us-east-1.amazonaws.com"), Some(HostForm::Other));
     }
 }

@@ -4,6 +4,7 @@
 pub mod host;
 mod operation;
 mod resource;
+mod signable;
 
 use std::collections::BTreeMap;
 
@@ -51,6 +52,16 @@ pub enum AwsFacetError {
     /// The signature contradicts itself or is malformed.
     #[error(transparent)]
     Signature(#[from] SignatureError),
+    /// A signed request to a name that is not a service endpoint AWS answers itself.
+    #[error(
+        "clawgate signs only for AWS service endpoints, and `{host}` is not one for the service this request is \
+         signed for: names like it (API Gateway ids, load balancers, EC2 instances, S3 websites, function URLs) can \
+         be owned by anyone, so they get no credentials; if this host is yours, list it in the endpoint's `signed_hosts`"
+    )]
+    NotAServiceEndpoint {
+        /// The host.
+        host: String,
+    },
     /// The account is not one the endpoint lists.
     #[error("account {account} is not one of this endpoint's accounts ({listed})")]
     AccountNotListed {
@@ -128,6 +139,7 @@ pub fn extract_with_host(
         .map(|b| parse_query(&String::from_utf8_lossy(b)));
     let candidates = candidates(host, &signed)?;
     check_region(host, &signed, request.host)?;
+    signable::check(request.host, host, &signed, api)?;
 
     // The operation, by the model's protocol.
     let mut segments: Vec<&str> = request
@@ -154,6 +166,7 @@ pub fn extract_with_host(
     )?;
     let operation = resolved.as_ref().and_then(|r| r.operation);
     let (account, account_name) = account(&signed, operation.is_some_and(|o| o.unsigned), api)?;
+    check_account(host, account)?;
 
     let service = match host {
         Some(h) => Some(h.service.clone()),
@@ -238,6 +251,18 @@ fn check_region(host: Option<&HostFacts>, signed: &Signed, host_name: &str) -> R
                 signed: signed_region.to_string(),
             })
         }
+        _ => Ok(()),
+    }
+}
+
+/// The account a host names (`<account>.ddb.<region>`) and the key's must agree.
+fn check_account(host: Option<&HostFacts>, account: Option<AccountId>) -> Result<(), AwsFacetError> {
+    match (host.and_then(|h| h.account), account) {
+        (Some(named), Some(signed)) if named != signed => Err(AwsFacetError::Disagree {
+            what: "account",
+            host: named.to_string(),
+            signed: signed.to_string(),
+        }),
         _ => Ok(()),
     }
 }
