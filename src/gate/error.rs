@@ -4,7 +4,7 @@
 use http::StatusCode;
 
 use super::auth::AuthError;
-use crate::audit::Side;
+use crate::audit::{Side, Unwritable};
 use crate::aws::resign::{MAX_SIGNED_BODY, ResignError};
 use crate::aws::sts::StsError;
 use crate::ids::RuleName;
@@ -50,6 +50,9 @@ pub enum GateError {
     /// Too many connections are open.
     #[error("too many connections ({0}); try again shortly")]
     Busy(usize),
+    /// Audit records cannot be kept, and `audit_failure = "deny"`.
+    #[error("{0}, so clawgate serves no request it cannot record; try again shortly")]
+    Unaudited(#[from] Unwritable),
 }
 
 fn upstream_message(error: &UpstreamError) -> String {
@@ -85,7 +88,7 @@ impl GateError {
             GateError::Upstream(UpstreamError::Dial(DialError::Forbidden { .. })) => Side::Agent,
             GateError::Upstream(UpstreamError::Uri { .. }) => Side::Agent,
             GateError::Upstream(_) => Side::Upstream,
-            GateError::Busy(_) => Side::Clawgate,
+            GateError::Busy(_) | GateError::Unaudited(_) => Side::Clawgate,
         }
     }
 
@@ -111,7 +114,7 @@ impl GateError {
                 ResignError::NoCredential | ResignError::BaseKey(_) => StatusCode::SERVICE_UNAVAILABLE,
                 ResignError::Sign(_) => StatusCode::INTERNAL_SERVER_ERROR,
             },
-            GateError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
+            GateError::Busy(_) | GateError::Unaudited(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -147,6 +150,11 @@ mod tests {
                 502,
             ),
             (GateError::Busy(10), Side::Clawgate, 503),
+            (
+                GateError::Unaudited(Unwritable::Failing("No space left on device".into())),
+                Side::Clawgate,
+                503,
+            ),
         ];
         for (error, side, status) in cases {
             assert_eq!((error.side(), error.status().as_u16()), (side, status), "{error}");

@@ -216,6 +216,15 @@ impl Gate {
         Ok((response, None))
     }
 
+    /// Whether `request` to `scheme://target` may be served at all: no
+    /// request is served that its record could not be kept for, and a
+    /// tunnel opened to one host carries requests for that host only.
+    fn admit(&self, request: &Request<Body>, (scheme, target): (&Scheme, &Target)) -> Result<(), GateError> {
+        self.shared.audit.admit()?;
+        target.check_request(request, default_port(scheme))?;
+        Ok(())
+    }
+
     /// One request from `agent` to `scheme://target`, stage by stage.
     async fn exchange(
         &self,
@@ -225,8 +234,8 @@ impl Gate {
         (scheme, target): (Scheme, &Target),
         request: Request<Body>,
     ) -> Result<Response<Body>, GateError> {
-        // A tunnel opened to one host carries requests for that host only.
-        target.check_request(&request, default_port(&scheme))?;
+        // Admit: its record can be kept, and it is for the tunnel's host.
+        self.admit(&request, (&scheme, target))?;
         // Route: the endpoint that claims the host.
         let Some(route) = rules.route(target.host()) else {
             return route::unclaimed(self, context, scheme, target, request).await;
