@@ -5,12 +5,18 @@
 #![expect(missing_docs, reason = "criterion's macros generate undocumented functions")]
 
 use clawgate::audit::{Audit, AuditLog, Record, Verdict};
+use clawgate::config::{AuditFailure, AuditSettings};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 
 fn record(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let log = AuditLog::open(&dir.path().join("audit.jsonl"), 1 << 30, 2).expect("the audit log");
-    let audit = Audit::new(Some(log));
+    let settings = AuditSettings {
+        rotate_bytes: 1 << 30,
+        keep: 2,
+        ..AuditSettings::default()
+    };
+    let log = AuditLog::open(&dir.path().join("audit.jsonl"), &settings).expect("the audit log");
+    let audit = Audit::new(Some(log), AuditFailure::Deny);
     let mut typical = Record::begin("GET", "reports.s3.us-east-1.amazonaws.com", "/2026/q3.csv");
     typical.agent = Some("ci-bot".into());
     typical.endpoint = Some("aws_api.org".into());

@@ -1,8 +1,12 @@
-# Where clawgate listens, and what it does with hosts no endpoint claims.
+# Where clawgate listens, what it does with hosts no endpoint claims, and
+# whether it serves requests it cannot record.
 gateway {
   listen       = "127.0.0.1:8080" # agents: HTTPS_PROXY=http://127.0.0.1:8080
   admin        = "127.0.0.1:8081" # dashboard, API, metrics, /healthz
   unknown_host = "deny"           # or "tunnel": relay without interception or rules
   # admin_hosts  = ["clawgate.internal"]  # names the admin server answers to, besides loopback
   # dial_private = ["10.0.0.0/8"]         # private ranges dialled without `resolve`; never metadata
+  # While audit records cannot be written (a full disk): "deny" refuses new requests
+  # with a retryable 503 until they can; "allow" serves on and counts lost records.
+  audit_failure = "deny"
 }

@@ -107,9 +107,9 @@ pub async fn run(options: Options, stop: impl Future<Output = ()>) -> Result<(),
         })?;
     let audit = &config.gateway.audit;
     let audit_path = audit.path.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_AUDIT_LOG));
-    let audit_log = AuditLog::open(&audit_path, audit.rotate_bytes, audit.keep)?;
+    let audit_log = AuditLog::open(&audit_path, audit)?;
     tracing::info!("audit records go to {}", audit_path.display());
-    let audit = Arc::new(Audit::new(Some(audit_log)));
+    let audit = Arc::new(Audit::new(Some(audit_log), audit.on_failure));
 
     // Every shared piece, built once and handed to the rooms that need it.
     let gateway = &config.gateway;

@@ -38,15 +38,7 @@ async fn record_of(gateway: &Gateway, path: &str) -> Value {
 
 /// An S3 HEAD signed with a placeholder key for account 111111111111.
 fn head(client: &reqwest::Client, key: &str) -> reqwest::RequestBuilder {
-    client
-        .head(format!("https://reports.s3.amazonaws.com/{key}"))
-        .header(
-            "authorization",
-            "AWS4-HMAC-SHA256 Credential=AKIA111111111111CLAW/20261201/us-east-1/s3/aws4_request, \
-             SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=00",
-        )
-        .header("x-amz-content-sha256", "UNSIGNED-PAYLOAD")
-        .header("x-amz-date", "20261201T000000Z")
+    agent::placeholder_s3_signature(client.head(format!("https://reports.s3.amazonaws.com/{key}")))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -153,7 +153,12 @@ async fn route(admin: &Admin, request: Request<Incoming>, shutdown: Cancellation
             return response;
         }
         match path.as_str() {
-            "/healthz" => return reply(StatusCode::OK, "ok"),
+            "/healthz" => {
+                return match admin.audit.health() {
+                    Ok(()) => reply(StatusCode::OK, "ok"),
+                    Err(unwritable) => reply(StatusCode::SERVICE_UNAVAILABLE, &format!("not ok: {unwritable}")),
+                };
+            }
             "/metrics" => {
                 let mut response = whole(StatusCode::OK, admin.audit.metrics().render());
                 response.headers_mut().insert(

@@ -11,7 +11,7 @@ use crate::net::{Cidr, HostPattern, Resolve};
 const SETTINGS: &str = "listen, admin, admin_hosts, unknown_host, resolve, dial_private, upstream_ca, upstream_roots, \
     max_connections, max_header_bytes, header_read_timeout, idle_timeout, connect_timeout, shutdown_grace, \
     max_upstream_requests, max_requests_per_agent, response_timeout, min_body_rate, body_memory_mb, \
-    audit_log, audit_rotate_mb, audit_keep, grant_window, max_pending_per_agent";
+    audit_log, audit_rotate_mb, audit_keep, audit_failure, audit_buffer_kb, grant_window, max_pending_per_agent";
 
 /// Gateway-wide settings; every field has a default, so the block is optional.
 #[derive(Debug, Clone)]
@@ -44,7 +44,8 @@ pub struct Gateway {
     pub approvals: ApprovalSettings,
 }
 
-/// Where the audit log is written and when it is rotated.
+/// Where the audit log is written, when it is rotated, and what happens
+/// while it cannot be written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditSettings {
     /// The JSON Lines file (`audit_log`); `None` means the command line's default.
@@ -53,6 +54,11 @@ pub struct AuditSettings {
     pub rotate_bytes: u64,
     /// How many rotated files are kept (`audit_keep`).
     pub keep: usize,
+    /// Whether requests are served while records cannot be written (`audit_failure`).
+    pub on_failure: AuditFailure,
+    /// How many bytes of records wait in memory, at most, for the log to be
+    /// written (`audit_buffer_kb`); past it records are dropped and counted.
+    pub buffer_bytes: usize,
 }
 
 impl Default for AuditSettings {
@@ -61,8 +67,19 @@ impl Default for AuditSettings {
             path: None,
             rotate_bytes: 64 << 20,
             keep: 5,
+            on_failure: AuditFailure::Deny,
+            buffer_bytes: 16 << 20,
         }
     }
+}
+
+/// What clawgate does with new requests while audit records cannot be written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditFailure {
+    /// Refuse them with a retryable 503 until records can be written (the default).
+    Deny,
+    /// Serve them, dropping (and counting) the records the buffer cannot hold.
+    Allow,
 }
 
 /// How held requests are admitted and limited.
@@ -226,6 +243,13 @@ pub(super) fn read(blocks: &Blocks<'_>, errors: &mut Vec<ConfigError>) -> Gatewa
     }) {
         gateway.unknown_host = u;
     }
+    if let Some(f) = s.parsed("audit_failure", errors, |t| match t {
+        "deny" => Ok(AuditFailure::Deny),
+        "allow" => Ok(AuditFailure::Allow),
+        _ => Err(format!("`{t}` is not a choice; write \"deny\" or \"allow\"")),
+    }) {
+        gateway.audit.on_failure = f;
+    }
     if let Some(r) = s.parsed("upstream_roots", errors, |t| match t {
         "webpki" => Ok(UpstreamRoots::Webpki),
         "native" => Ok(UpstreamRoots::Native),
@@ -259,6 +283,7 @@ pub(super) fn read(blocks: &Blocks<'_>, errors: &mut Vec<ConfigError>) -> Gatewa
     }
     let mut rotate_mb = usize::try_from(gateway.audit.rotate_bytes >> 20).unwrap_or(usize::MAX);
     let mut body_mb = limits.body_memory >> 20;
+    let mut buffer_kb = gateway.audit.buffer_bytes >> 10;
     for (key, field, least) in [
         ("max_connections", &mut limits.max_connections, 1),
         ("max_upstream_requests", &mut limits.max_upstream_requests, 1),
@@ -267,6 +292,7 @@ pub(super) fn read(blocks: &Blocks<'_>, errors: &mut Vec<ConfigError>) -> Gatewa
         ("max_header_bytes", &mut limits.max_header_bytes, 1024),
         ("audit_rotate_mb", &mut rotate_mb, 1),
         ("audit_keep", &mut gateway.audit.keep, 1),
+        ("audit_buffer_kb", &mut buffer_kb, 64),
         ("max_pending_per_agent", &mut gateway.approvals.max_pending_per_agent, 1),
     ] {
         match s.integer(key, errors).map(usize::try_from) {
@@ -280,6 +306,7 @@ pub(super) fn read(blocks: &Blocks<'_>, errors: &mut Vec<ConfigError>) -> Gatewa
     if let Some(rate) = s.integer("min_body_rate", errors) {
         limits.min_body_rate = rate;
     }
+    gateway.audit.buffer_bytes = buffer_kb.saturating_mul(1 << 10);
     if let Some(entries) = s.string_map("resolve", errors) {
         let mut resolve = Vec::new();
         for (pattern, addr, at) in entries {

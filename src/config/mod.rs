@@ -26,7 +26,9 @@ pub use duration::{DurationError, parse_duration};
 pub use endpoint::{AwsApi, BucketOwners, Endpoint, EndpointKind};
 pub use environment::{Environment, ProcessEnvironment};
 pub use error::{ConfigError, ConfigErrors};
-pub use gateway::{ApprovalSettings, AuditSettings, BODY_GRACE, Gateway, Limits, UnknownHost, UpstreamRoots};
+pub use gateway::{
+    ApprovalSettings, AuditFailure, AuditSettings, BODY_GRACE, Gateway, Limits, UnknownHost, UpstreamRoots,
+};
 pub use human::{DEFAULT_APPROVAL_TIMEOUT, Human, Telegram};
 pub use resolve::{EndpointId, Notice, Rule, edit_distance};
 pub use rule::Action;

@@ -43,7 +43,7 @@ fn files_are_read_together_and_defaults_fill_the_gaps() {
         ),
         (
             "b.hcl",
-            "gateway {\n  unknown_host = \"tunnel\"\n  idle_timeout = \"2m\"\n}\n",
+            "gateway {\n  unknown_host = \"tunnel\"\n  idle_timeout = \"2m\"\n  audit_failure = \"allow\"\n  audit_buffer_kb = 128\n}\n",
         ),
         ("rules.test.hcl", "this is a rule test, not a rule file {"),
         ("notes.txt", "not HCL at all {"),
@@ -52,6 +52,8 @@ fn files_are_read_together_and_defaults_fill_the_gaps() {
     assert_eq!(config.gateway.unknown_host, UnknownHost::Tunnel);
     assert_eq!(config.gateway.limits.idle_timeout.as_secs(), 120);
     assert_eq!(config.gateway.limits.max_connections, 10_000);
+    assert_eq!(config.gateway.audit.on_failure, crate::config::AuditFailure::Allow);
+    assert_eq!(config.gateway.audit.buffer_bytes, 128 << 10);
     assert_eq!(
         config
             .route("raw.githubusercontent.com")
@@ -89,7 +91,7 @@ bucket "x" {}
              unknown_host, resolve, dial_private, upstream_ca, upstream_roots, max_connections, max_header_bytes, \
              header_read_timeout, idle_timeout, connect_timeout, shutdown_grace, max_upstream_requests, \
              max_requests_per_agent, response_timeout, min_body_rate, body_memory_mb, audit_log, audit_rotate_mb, \
-             audit_keep, grant_window, max_pending_per_agent",
+             audit_keep, audit_failure, audit_buffer_kb, grant_window, max_pending_per_agent",
             "main.hcl:7:1: `endpoint` block needs two labels, its kind and its name, e.g. `endpoint \"https\" \"github\" {`",
             "main.hcl:12:12: `hosts`: `*` is not a host pattern; write a host name (`api.example.com`), an IP \
              address, or `*.example.com` for every subdomain",

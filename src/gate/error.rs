@@ -5,7 +5,7 @@ use http::StatusCode;
 
 use super::admit::Crowd;
 use super::auth::AuthError;
-use crate::audit::Side;
+use crate::audit::{Side, Unwritable};
 use crate::aws::resign::{MAX_SIGNED_BODY, ResignError};
 use crate::aws::sts::StsError;
 use crate::facet::HopError;
@@ -66,6 +66,9 @@ pub enum GateError {
     /// Request bodies held in memory are at their limit.
     #[error(transparent)]
     OverBudget(#[from] OverBudget),
+    /// Audit records cannot be kept, and `audit_failure = "deny"`.
+    #[error("{0}, so clawgate serves no request it cannot record; try again shortly")]
+    Unaudited(#[from] Unwritable),
 }
 
 impl From<ReadError> for GateError {
@@ -129,7 +132,9 @@ impl GateError {
             GateError::Upstream(UpstreamError::Dial(DialError::Forbidden { .. })) => Side::Agent,
             GateError::Upstream(UpstreamError::Uri { .. } | UpstreamError::AgentBody(_)) => Side::Agent,
             GateError::Upstream(_) => Side::Upstream,
-            GateError::Busy(_) | GateError::Crowded { .. } | GateError::OverBudget(_) => Side::Clawgate,
+            GateError::Busy(_) | GateError::Crowded { .. } | GateError::OverBudget(_) | GateError::Unaudited(_) => {
+                Side::Clawgate
+            }
         }
     }
 
@@ -161,7 +166,7 @@ impl GateError {
                 ResignError::NoCredential | ResignError::BaseKey(_) => StatusCode::SERVICE_UNAVAILABLE,
                 ResignError::Sign(_) => StatusCode::INTERNAL_SERVER_ERROR,
             },
-            GateError::Busy(_) | GateError::Crowded { .. } | GateError::OverBudget(_) => {
+            GateError::Busy(_) | GateError::Crowded { .. } | GateError::OverBudget(_) | GateError::Unaudited(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
         }
@@ -172,7 +177,7 @@ impl GateError {
     pub fn passes_soon(&self) -> bool {
         matches!(
             self,
-            GateError::Busy(_) | GateError::Crowded { .. } | GateError::OverBudget(_)
+            GateError::Busy(_) | GateError::Crowded { .. } | GateError::OverBudget(_) | GateError::Unaudited(_)
         )
     }
 
@@ -210,6 +215,11 @@ mod tests {
                 502,
             ),
             (GateError::Busy(10), Side::Clawgate, 503),
+            (
+                GateError::Unaudited(Unwritable::Failing("No space left on device".into())),
+                Side::Clawgate,
+                503,
+            ),
         ];
         for (error, side, status) in cases {
             assert_eq!((error.side(), error.status().as_u16()), (side, status), "{error}");

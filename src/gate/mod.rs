@@ -234,6 +234,24 @@ impl Gate {
         Ok((response, None))
     }
 
+    /// Whether `request` from `agent` to `scheme://target` may be served at
+    /// all: no request is served that its record could not be kept for, a
+    /// tunnel opened to one host carries requests for that host only, and
+    /// the requests in flight stay within the limits (the request's place
+    /// among them goes into `context`).
+    fn admit(
+        &self,
+        context: &mut Context,
+        agent: &AgentName,
+        request: &Request<Body>,
+        (scheme, target): (&Scheme, &Target),
+    ) -> Result<(), GateError> {
+        self.shared.audit.admit()?;
+        target.check_request(request, default_port(scheme))?;
+        context.slot = Some(self.admission.admit(agent)?);
+        Ok(())
+    }
+
     /// One request from `agent` to `scheme://target`, stage by stage.
     async fn exchange(
         &self,
@@ -243,10 +261,9 @@ impl Gate {
         (scheme, target): (Scheme, &Target),
         request: Request<Body>,
     ) -> Result<Response<Body>, GateError> {
-        // A tunnel opened to one host carries requests for that host only.
-        target.check_request(&request, default_port(&scheme))?;
-        // Admit: one more request in flight, within the limits.
-        context.slot = Some(self.admission.admit(agent)?);
+        // Admit: its record can be kept, it is for the tunnel's host, and
+        // it is one more in flight within the limits.
+        self.admit(context, agent, &request, (&scheme, target))?;
         // Route: the endpoint that claims the host.
         let Some(route) = rules.route(target.host()) else {
             return route::unclaimed(self, context, scheme, target, request).await;

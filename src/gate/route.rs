@@ -26,6 +26,7 @@ pub(super) async fn connect(
             Opened::Intercept(Tunnel::new(target, agent))
         }
         (None, UnknownHost::Tunnel) => {
+            gate.shared.audit.admit()?;
             context.ruling = Ruling::Tunnel;
             let upstream = gate
                 .shared

@@ -24,6 +24,19 @@ pub fn client(proxy_url: &str, ca_pem: &[u8], http1_only: bool) -> reqwest::Clie
     builder.build().unwrap()
 }
 
+/// `request` signed as an AWS SDK signs S3 requests, with a placeholder key
+/// for account 111111111111 (clawgate re-signs; the signature is not checked).
+pub fn placeholder_s3_signature(request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+    request
+        .header(
+            "authorization",
+            "AWS4-HMAC-SHA256 Credential=AKIA111111111111CLAW/20261201/us-east-1/s3/aws4_request, \
+             SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=00",
+        )
+        .header("x-amz-content-sha256", "UNSIGNED-PAYLOAD")
+        .header("x-amz-date", "20261201T000000Z")
+}
+
 /// Sends `request` on a fresh connection to `proxy` and returns the response head.
 pub async fn exchange(proxy: SocketAddr, request: &[u8]) -> (TcpStream, String) {
     let mut stream = TcpStream::connect(proxy).await.unwrap();
