@@ -87,7 +87,7 @@ pub async fn run(options: Options, stop: impl Future<Output = ()>) -> Result<(),
     let policy = load(&options)?;
     log_notices(&policy);
     let config = Arc::clone(policy.config());
-    raise_fd_limit(&config.gateway.limits);
+    let limits = fit_fd_limit(&config.gateway.limits);
     let (ca, created) = CertificateAuthority::load_or_create(&options.ca_dir)?;
     if created {
         tracing::info!(path = %ca.cert_path().display(), fingerprint = ca.fingerprint(), "created a new CA; agents must trust its certificate");
@@ -137,10 +137,10 @@ pub async fn run(options: Options, stop: impl Future<Output = ()>) -> Result<(),
             resigner: Resigner::new(sessions, runtime_keys.clone()),
             approvals: Arc::clone(&approvals),
             audit: Arc::clone(&audit),
-            limits: gateway.limits.clone(),
+            limits: limits.clone(),
         },
     ));
-    let proxy = Arc::new(Proxy::new(Arc::clone(&gate), leaves, gateway.limits.clone())?);
+    let proxy = Arc::new(Proxy::new(Arc::clone(&gate), leaves, limits)?);
     if let Some(token) = new_token {
         println!(
             "admin API token (shown only now; clawgate keeps only its hash): {}",
@@ -201,22 +201,34 @@ fn load(options: &Options) -> Result<Policy, ConfigErrors> {
     Policy::compile(config)
 }
 
-/// Raises the soft limit on open files to the hard one, and warns if the
-/// limits let clawgate open more than that: each agent connection is one
-/// descriptor, each request in flight upstream at most one more.
-fn raise_fd_limit(limits: &Limits) {
-    let wanted = limits.max_connections + limits.max_upstream_requests + FD_RESERVE;
-    let wanted = u64::try_from(wanted).unwrap_or(u64::MAX);
-    match rlimit::increase_nofile_limit(wanted) {
-        Ok(limit) if limit < wanted => tracing::warn!(
-            limit,
-            wanted,
-            "the open-file limit is below max_connections + max_upstream_requests; under load clawgate may \
-             run out of file descriptors: raise `ulimit -n` or lower those settings"
-        ),
-        Ok(_) => {}
-        Err(e) => tracing::warn!(error = %e, "cannot read or raise the open-file limit"),
+/// The limits, fitted to the open-file limit: the soft limit is raised to
+/// the hard one, and if agents' connections and the requests in flight
+/// upstream (one descriptor each) could still exceed it, both are lowered
+/// in proportion, with a warning, so clawgate cannot run out of
+/// descriptors and lock every agent out.
+fn fit_fd_limit(limits: &Limits) -> Limits {
+    let mut fitted = limits.clone();
+    let wanted = limits.max_connections + limits.max_upstream_requests;
+    let files = match rlimit::increase_nofile_limit(u64::try_from(wanted + FD_RESERVE).unwrap_or(u64::MAX)) {
+        Ok(files) => usize::try_from(files).unwrap_or(usize::MAX),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read or raise the open-file limit");
+            return fitted;
+        }
+    };
+    let room = files.saturating_sub(FD_RESERVE).max(2);
+    if wanted > room {
+        fitted.max_connections = (limits.max_connections * room / wanted).max(1);
+        fitted.max_upstream_requests = (limits.max_upstream_requests * room / wanted).max(1);
+        tracing::warn!(
+            files,
+            max_connections = fitted.max_connections,
+            max_upstream_requests = fitted.max_upstream_requests,
+            "the open-file limit is below max_connections + max_upstream_requests; both are lowered to fit \
+             (raise `ulimit -n` to serve more)"
+        );
     }
+    fitted
 }
 
 /// Descriptors kept for everything besides agents and upstreams: listeners,

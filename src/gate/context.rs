@@ -13,6 +13,7 @@ use crate::facet::Facts;
 use crate::facet::aws::host::HostFacts;
 use crate::ids::AgentName;
 use crate::net::Reservation;
+use crate::net::pace::Fault;
 use crate::policy::{Hold, Matched};
 
 /// What the rules (and the people they asked) made of a request.
@@ -69,6 +70,8 @@ pub struct Context {
     pub slot: Option<Slot>,
     /// The memory its body holds, given back when it is done.
     pub reserved: Reservation,
+    /// Why the agent's body failed, if it did.
+    pub body_fault: Fault,
 }
 
 impl Context {
@@ -101,6 +104,7 @@ impl Context {
             upstream: None,
             slot: None,
             reserved: Reservation::default(),
+            body_fault: Fault::default(),
         }
     }
 

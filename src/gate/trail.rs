@@ -96,7 +96,8 @@ impl Trail {
     /// `min_rate` bytes per second (see [`Paced`]).
     pub fn counted(&self, request: http::Request<hyper::body::Incoming>, min_rate: u64) -> http::Request<Body> {
         let count = Arc::clone(&self.bytes_in);
-        request.map(|incoming| body::boxed(Counted::new(Paced::new(incoming, min_rate, BODY_GRACE), count)))
+        let fault = Arc::clone(&self.context.body_fault);
+        request.map(|incoming| body::boxed(Counted::new(Paced::new(incoming, min_rate, BODY_GRACE, fault), count)))
     }
 
     /// `response`, tagged with the request's id, its body carrying the

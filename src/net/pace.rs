@@ -4,6 +4,7 @@
 //! response starts then.
 
 use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
@@ -53,13 +54,18 @@ pin_project! {
         waiting_since: Option<Instant>,
         #[pin]
         deadline: Option<Sleep>,
+        fault: Fault,
     }
 }
 
+/// Why an agent's body failed, kept where the request's handler can read
+/// it: an HTTP/2 upstream learns only that the stream was reset.
+pub type Fault = Arc<OnceLock<String>>;
+
 impl<B> Paced<B> {
     /// `inner`, which must arrive at `rate` bytes per second after `grace`;
-    /// a rate of 0 lets any pace through.
-    pub fn new(inner: B, rate: u64, grace: Duration) -> Paced<B> {
+    /// a rate of 0 lets any pace through. A failure is also noted in `fault`.
+    pub fn new(inner: B, rate: u64, grace: Duration, fault: Fault) -> Paced<B> {
         Paced {
             inner,
             rate,
@@ -68,8 +74,15 @@ impl<B> Paced<B> {
             waited: Duration::ZERO,
             waiting_since: None,
             deadline: None,
+            fault,
         }
     }
+}
+
+/// `error`, noted in `fault` and boxed.
+fn failed(fault: &Fault, error: AgentBodyError) -> BodyError {
+    let _ = fault.set(error.to_string());
+    Box::new(error)
 }
 
 impl<B> HttpBody for Paced<B>
@@ -95,7 +108,7 @@ where
                         *this.received += frame.data_ref().map_or(0, |d| d.len() as u64);
                         Ok(frame)
                     }
-                    Err(e) => Err(Box::new(AgentBodyError::Broken(e.into())) as BodyError),
+                    Err(e) => Err(failed(this.fault, AgentBodyError::Broken(e.into()))),
                 })
             });
         }
@@ -117,7 +130,7 @@ where
             received: *this.received,
             waited: *this.waited + (now - since),
         };
-        Poll::Ready(Some(Err(Box::new(error))))
+        Poll::Ready(Some(Err(failed(this.fault, error))))
     }
 
     fn is_end_stream(&self) -> bool {
@@ -187,7 +200,14 @@ mod tests {
     async fn a_trickle_is_cut_off_once_its_bytes_no_longer_pay_for_the_wait() {
         let (tx, rx) = tokio::sync::mpsc::channel::<Result<Frame<Bytes>, BodyError>>(1);
         let stream = tokio_stream_from(rx);
-        let mut body = std::pin::pin!(Paced::new(StreamBody::new(stream), 100, Duration::from_secs(10)));
+        let fault = Fault::default();
+        let paced = Paced::new(
+            StreamBody::new(stream),
+            100,
+            Duration::from_secs(10),
+            Arc::clone(&fault),
+        );
+        let mut body = std::pin::pin!(paced);
         tokio::spawn(async move {
             for _ in 0..100 {
                 tokio::time::sleep(Duration::from_secs(3)).await;
@@ -209,6 +229,7 @@ mod tests {
         assert_eq!(got, 3);
         assert!(started.elapsed() < Duration::from_secs(11), "{:?}", started.elapsed());
         assert!(error.to_string().contains("min_body_rate"), "{error}");
+        assert!(fault.get().is_some_and(|f| f.contains("min_body_rate")));
     }
 
     #[tokio::test(start_paused = true)]
@@ -222,7 +243,12 @@ mod tests {
                 let _ = tx.send(chunk).await;
             }
         });
-        let body = Paced::new(StreamBody::new(tokio_stream_from(rx)), 500, Duration::from_secs(10));
+        let body = Paced::new(
+            StreamBody::new(tokio_stream_from(rx)),
+            500,
+            Duration::from_secs(10),
+            Fault::default(),
+        );
         let read = body.collect().await.unwrap().to_bytes();
         assert_eq!(read.len(), 50_000);
     }

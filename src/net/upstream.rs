@@ -21,7 +21,7 @@ use rustls::ClientConfig;
 use super::body::{self, Body, BodyError};
 use super::dial::{DialError, Dialer};
 use super::hop;
-use super::pace::{AgentBodyError, Signalled};
+use super::pace::Signalled;
 use super::target::{Target, default_port};
 use super::transport::{Answer, Transport, TransportError};
 
@@ -155,9 +155,6 @@ fn upstream_error(target: &str, error: &hyper_util::client::legacy::Error) -> Up
     while let Some(e) = cause {
         if let Some(dial) = e.downcast_ref::<DialError>() {
             return UpstreamError::Dial(dial.clone());
-        }
-        if let Some(agent) = e.downcast_ref::<AgentBodyError>() {
-            return UpstreamError::AgentBody(agent.to_string());
         }
         let text = e.to_string();
         if !reasons.iter().any(|r| r.contains(&text)) {

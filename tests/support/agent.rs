@@ -37,6 +37,19 @@ pub fn placeholder_s3_signature(request: reqwest::RequestBuilder) -> reqwest::Re
         .header("x-amz-date", "20261201T000000Z")
 }
 
+/// A reqwest client like [`client`] that speaks HTTP/2 only, so all its
+/// requests share one connection as streams.
+pub fn h2_client(proxy_url: &str, ca_pem: &[u8]) -> reqwest::Client {
+    reqwest::Client::builder()
+        .use_rustls_tls()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(reqwest::Certificate::from_pem(ca_pem).unwrap())
+        .proxy(reqwest::Proxy::all(proxy_url).unwrap())
+        .http2_prior_knowledge()
+        .build()
+        .unwrap()
+}
+
 /// Sends `request` on a fresh connection to `proxy` and returns the response head.
 pub async fn exchange(proxy: SocketAddr, request: &[u8]) -> (TcpStream, String) {
     let mut stream = TcpStream::connect(proxy).await.unwrap();
@@ -55,6 +68,16 @@ pub async fn tunnel(proxy: SocketAddr, host: &str, ca_pem: &[u8]) -> TlsStream<T
 
 /// TLS over `stream` to `host`, trusting only `ca_pem`, offering HTTP/1.1.
 pub async fn tls<S: AsyncRead + AsyncWrite + Unpin>(stream: S, host: &str, ca_pem: &[u8]) -> TlsStream<S> {
+    tls_with_alpn(stream, host, ca_pem, b"http/1.1").await
+}
+
+/// TLS over `stream` to `host`, trusting only `ca_pem`, offering `alpn` only.
+pub async fn tls_with_alpn<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: S,
+    host: &str,
+    ca_pem: &[u8],
+    alpn: &[u8],
+) -> TlsStream<S> {
     let mut roots = rustls::RootCertStore::empty();
     for cert in CertificateDer::pem_slice_iter(ca_pem) {
         roots.add(cert.unwrap()).unwrap();
@@ -65,7 +88,7 @@ pub async fn tls<S: AsyncRead + AsyncWrite + Unpin>(stream: S, host: &str, ca_pe
         .unwrap()
         .with_root_certificates(roots)
         .with_no_client_auth();
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config.alpn_protocols = vec![alpn.to_vec()];
     let name = ServerName::try_from(host.to_string()).unwrap();
     TlsConnector::from(Arc::new(config))
         .connect(name, stream)

@@ -42,6 +42,18 @@ impl Gateway {
 
     /// Starts clawgate after `prepare` has had a chance to add to the rule directory.
     pub fn start_with(rules: &str, prepare: impl FnOnce(&Path)) -> Gateway {
+        Gateway::launch(Command::new(binary()), rules, prepare)
+    }
+
+    /// Starts clawgate with `rules`, allowed at most `files` open files
+    /// (through util-linux's `prlimit`, which then runs clawgate itself).
+    pub fn start_with_file_limit(rules: &str, files: usize) -> Gateway {
+        let mut command = Command::new("prlimit");
+        command.arg(format!("--nofile={files}:{files}")).arg(binary());
+        Gateway::launch(command, rules, |_| {})
+    }
+
+    fn launch(mut command: Command, rules: &str, prepare: impl FnOnce(&Path)) -> Gateway {
         let dir = tempfile::tempdir().unwrap();
         let rules_dir = dir.path().join("rules");
         std::fs::create_dir(&rules_dir).unwrap();
@@ -50,7 +62,7 @@ impl Gateway {
         let ca_dir = dir.path().join("certs");
         let stderr = dir.path().join("clawgate.log");
         let audit_log = dir.path().join("audit").join("audit.jsonl");
-        let mut child = Command::new(binary())
+        let mut child = command
             .args(["run", "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--rules"])
             .arg(&rules_dir)
             .arg("--ca-dir")
@@ -123,6 +135,11 @@ impl Gateway {
     /// Everything clawgate logged so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// The process's peak resident memory, in bytes (`VmHWM`).
