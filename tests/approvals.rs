@@ -239,7 +239,7 @@ rule "puts need sleepy" {{
 async fn with_500_holds_pending_an_allowed_request_still_completes_at_once() {
     let origin = Origin::start().await;
     let gateway = start(origin.rules_holding_posts(
-        "max_pending_per_agent = 1000",
+        "max_pending_per_agent = 1000\n  max_requests_per_agent = 1000",
         r#"human "oncall" {
   timeout = "120s"
 }"#,

@@ -63,7 +63,7 @@ fn start(rules: String) -> Gateway {
 async fn a_fan_out_of_streams_to_a_silent_upstream_stays_within_the_fd_budget() {
     let origin = Origin::start().await;
     let silent = silent_upstream().await;
-    let mut rules = origin.rules_claiming(r#"connect_timeout = "5s""#, "silent.test", silent);
+    let mut rules = origin.rules_claiming(r#"connect_timeout = "15s""#, "silent.test", silent);
     rules.push_str(&agent_block("attacker", "cg_attack"));
     rules.push_str(&agent_block("fresh", "cg_fresh"));
     let gateway = tokio::task::spawn_blocking(move || start(rules)).await.unwrap();
@@ -95,7 +95,13 @@ async fn a_fan_out_of_streams_to_a_silent_upstream_stays_within_the_fd_budget() 
             }));
         }
     }
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Once the streams past the agent's limit have been refused, the
+    // admitted ones still hold their sockets to the silent upstream.
+    let burst = Instant::now();
+    while attacks.iter().filter(|a| a.is_finished()).count() < 100 * 200 - 256 {
+        assert!(burst.elapsed() < Duration::from_secs(25), "the refusals took over 25 s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let during = open_fds(gateway.pid());
     let fresh = agent::client(&proxy_as(&gateway, "fresh", "cg_fresh"), &gateway.ca_pem(), false);
     let asked = Instant::now();
