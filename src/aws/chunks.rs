@@ -27,8 +27,10 @@ enum State {
     Header,
     /// Expecting `size` bytes of data, then `\r\n`; `size_text` as the agent wrote it.
     Data { size: usize, size_text: String },
-    /// Expecting trailer lines, then `x-amz-trailer-signature`, then an empty line.
+    /// Expecting trailer lines, then `x-amz-trailer-signature`.
     Trailers { lines: Vec<(String, String)> },
+    /// Expecting the empty line that ends the trailers.
+    End,
     /// The body is complete.
     Done,
 }
@@ -102,7 +104,9 @@ where
                 Err(e) => return Poll::Ready(Some(Err(e))),
                 Ok(Progress::Output(out)) => return Poll::Ready(Some(Ok(Frame::data(out)))),
                 Ok(Progress::Continue) => continue,
-                Ok(Progress::NeedMore) if matches!(this.state, State::Done) => return Poll::Ready(None),
+                Ok(Progress::NeedMore) if matches!(this.state, State::Done) && *this.ended => {
+                    return Poll::Ready(None);
+                }
                 Ok(Progress::NeedMore) if *this.ended => {
                     return Poll::Ready(Some(Err("the chunked body ended early".into())));
                 }
@@ -159,7 +163,9 @@ impl Step<'_> {
             .settings(())
             .build()?;
         match self.state {
-            State::Done => Ok(Progress::NeedMore),
+            // Whatever follows the end would make the body longer than it says.
+            State::Done if self.input.is_empty() => Ok(Progress::NeedMore),
+            State::Done => Err("the chunked body goes on after its end".into()),
             State::Header => {
                 let Some(line) = take_line(self.input)? else {
                     return Ok(Progress::NeedMore);
@@ -215,20 +221,33 @@ impl Step<'_> {
                     lines.push((name.to_string(), value.to_string()));
                     return Ok(Progress::Continue);
                 }
+                if value.len() != 64 {
+                    return Err("the trailer signature is not 64 hex digits".into());
+                }
                 let mut headers = aws_smithy_runtime_api::http::Headers::new();
                 for (name, value) in lines.iter() {
-                    headers.insert(name.clone(), value.clone());
+                    // `insert` panics on a name or value that is not a header's.
+                    headers
+                        .try_insert(name.clone(), value.clone())
+                        .map_err(|_| "a trailer is not a valid header")?;
                 }
                 let signature = sign_trailer(&headers, self.previous, &params)?.signature().to_string();
                 let mut out = String::new();
                 for (name, value) in lines.iter() {
                     out.push_str(&format!("{name}:{value}\r\n"));
                 }
-                out.push_str(&format!("x-amz-trailer-signature:{signature}\r\n\r\n"));
-                // The empty line that ends the body follows; it is written above.
-                *self.state = State::Done;
+                out.push_str(&format!("{name}:{signature}\r\n"));
+                *self.state = State::End;
                 Ok(Progress::Output(Bytes::from(out)))
             }
+            State::End => match take_line(self.input)? {
+                None => Ok(Progress::NeedMore),
+                Some(line) if line.is_empty() => {
+                    *self.state = State::Done;
+                    Ok(Progress::Output(Bytes::from_static(b"\r\n")))
+                }
+                Some(_) => Err("the trailers do not end with an empty line".into()),
+            },
         }
     }
 }
@@ -324,15 +343,14 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn a_truncated_body_is_an_error_not_a_short_upload() {
+    /// `body` re-signed with throwaway credentials.
+    async fn resigned(body: String, trailer: bool) -> Result<Bytes, ChunkError> {
         let credentials = AwsCredentials {
             access_key_id: Secret::new("AKIA".into()),
             secret_access_key: Secret::new("s".into()),
             session_token: None,
             expires: None,
         };
-        let body = format!("10;chunk-signature={}\r\nshort", "0".repeat(64));
         let resigned = Resigned::new(
             Full::new(Bytes::from(body)),
             &credentials,
@@ -340,8 +358,47 @@ mod tests {
             "s3",
             SystemTime::now(),
             "x".repeat(64),
-            false,
+            trailer,
         );
-        assert!(resigned.collect().await.is_err());
+        Ok(resigned.collect().await?.to_bytes())
+    }
+
+    #[tokio::test]
+    async fn a_truncated_body_is_an_error_not_a_short_upload() {
+        let body = format!("10;chunk-signature={}\r\nshort", "0".repeat(64));
+        assert!(resigned(body, false).await.is_err());
+    }
+
+    /// Found by fuzzing: each of these came out longer or shorter than it
+    /// went in, so its `Content-Length` no longer held.
+    #[tokio::test]
+    async fn a_body_that_would_change_length_is_an_error() {
+        let sig = "0".repeat(64);
+        let last = format!("0;chunk-signature={sig}\r\n");
+        let trailer = format!("{last}x-amz-checksum-crc32:AAAAAA==\r\nx-amz-trailer-signature:{sig}\r\n");
+        assert_eq!(
+            resigned(format!("{trailer}\r\n"), true).await.unwrap().len(),
+            trailer.len() + 2
+        );
+        for (body, with_trailer) in [
+            (format!("{last}x-amz-trailer-signature:00\r\n\r\n"), true),
+            (trailer.clone(), true),
+            (format!("{trailer}\r\nmore"), true),
+            (format!("{trailer}x\r\n"), true),
+            (format!("{last}\r\nmore"), false),
+        ] {
+            assert!(resigned(body.clone(), with_trailer).await.is_err(), "{body:?}");
+        }
+    }
+
+    /// Found by fuzzing: a trailer whose name is not a header name panicked
+    /// inside aws-smithy's `Headers::insert`.
+    #[tokio::test]
+    async fn a_trailer_that_is_not_a_header_is_an_error_not_a_panic() {
+        let sig = "0".repeat(64);
+        for trailer in ["x-(mz-checksum-crc32:AAAAAA==", "x-amz-checksum-crc32:\u{7f}"] {
+            let body = format!("0;chunk-signature={sig}\r\n{trailer}\r\nx-amz-trailer-signature:{sig}\r\n\r\n");
+            assert!(resigned(body, true).await.is_err(), "{trailer:?}");
+        }
     }
 }

@@ -12,6 +12,7 @@ use aws_sigv4::sign::v4;
 use http::request::Parts;
 
 use super::AwsCredentials;
+use crate::net::query::{Plus, percent_decode};
 
 /// Headers the agent's signature put on the request, replaced by clawgate's.
 const SIGNATURE_HEADERS: [&str; 3] = ["authorization", "x-amz-date", "x-amz-security-token"];
@@ -145,15 +146,17 @@ impl Signer<'_> {
     }
 }
 
-/// The query string without a presigned URL's signature parameters, as written.
+/// The query string without a presigned URL's signature parameters, as
+/// written; a name is compared decoded, as the facet and AWS read it
+/// (`X%2DAmz%2DCredential` is `X-Amz-Credential`).
 fn strip_signature_params(query: Option<&str>) -> Option<String> {
     let kept: Vec<&str> = query
         .unwrap_or("")
         .split('&')
         .filter(|pair| !pair.is_empty())
         .filter(|pair| {
-            let name = pair.split('=').next().unwrap_or("");
-            !SIGNATURE_PARAMS.iter().any(|p| p.eq_ignore_ascii_case(name))
+            let name = percent_decode(pair.split('=').next().unwrap_or(""), Plus::Space);
+            !SIGNATURE_PARAMS.iter().any(|p| p.eq_ignore_ascii_case(&name))
         })
         .collect();
     (!kept.is_empty()).then(|| kept.join("&"))
@@ -274,5 +277,33 @@ mod tests {
             query.contains("X-Amz-Signature=a82c4a42fe1cc349678af5169986979b68f0c046a96fa0a6dd2876d23aead5fd"),
             "{query}"
         );
+    }
+
+    /// Found by fuzzing: a presigned URL whose parameter names were
+    /// percent-encoded kept the agent's credential next to clawgate's.
+    #[test]
+    fn encoded_signature_parameters_are_dropped_too() {
+        let credentials = real_credentials();
+        let signer = s3_signer(&credentials);
+        let agent_url = "/k?X%2DAmz%2DCredential=AKIA111111111111CLAW%2F20240115%2Fus-east-1%2Fs3%2Faws4_request\
+            &x-amz-security-token=AGENT&X%2dAmz%2dSignature=00&versionId=v1";
+        let (mut parts, ()) = http::Request::get(agent_url)
+            .header("host", "bucket.s3.amazonaws.com")
+            .body(())
+            .unwrap()
+            .into_parts();
+        signer
+            .sign(
+                &mut parts,
+                "bucket.s3.amazonaws.com",
+                Placement::Query(Duration::from_secs(60)),
+            )
+            .unwrap();
+        let query = parts.uri.query().unwrap();
+        assert!(
+            !query.contains("CLAW") && !query.contains("AGENT") && !query.contains("%2d"),
+            "{query}"
+        );
+        assert!(query.starts_with("versionId=v1&"), "{query}");
     }
 }

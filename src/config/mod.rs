@@ -80,8 +80,27 @@ impl Config {
                 Err(e) => errors.push(e),
             }
         }
+        Config::from_sources(dir, &sources, errors, env)
+    }
+
+    /// Reads one rule file's `text` as if it were the file at `path` (its
+    /// directory is the rule directory), taking `env("…")` from `env`; for
+    /// tools and fuzzing that hold the text in memory.
+    pub fn load_text(path: &Path, text: String, env: &dyn Environment) -> Result<Config, ConfigErrors> {
+        let dir = path.parent().unwrap_or(Path::new("."));
+        Config::from_sources(dir, &[Source::new(path, text)], Vec::new(), env)
+    }
+
+    /// The configuration of the rule files `sources` of `dir`, after the
+    /// `errors` already found reading them.
+    fn from_sources(
+        dir: &Path,
+        sources: &[Source],
+        mut errors: Vec<ConfigError>,
+        env: &dyn Environment,
+    ) -> Result<Config, ConfigErrors> {
         let mut blocks = Blocks::default();
-        for source in &sources {
+        for source in sources {
             blocks.collect(source, &mut errors);
         }
         let (endpoints, credential_refs) = endpoint::read_all(&blocks, &mut errors);

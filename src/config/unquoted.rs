@@ -100,8 +100,10 @@ fn read_expression(text: &str, start: usize) -> (usize, String) {
         let b = bytes[i];
         if let Some(q) = quote {
             if b == b'\\' && i + 1 < bytes.len() {
-                expr.push_str(&text[i..i + 2]);
-                i += 2;
+                // The backslash and the whole character it escapes.
+                let escaped = text[i + 1..].chars().next().map_or(1, char::len_utf8);
+                expr.push_str(&text[i..i + 1 + escaped]);
+                i += 1 + escaped;
                 continue;
             }
             if b == q {
@@ -116,7 +118,10 @@ fn read_expression(text: &str, start: usize) -> (usize, String) {
                 b'/' if bytes.get(i + 1) == Some(&b'/') => i = skip_to_line_end(text, i),
                 _ => {}
             }
-            if i < bytes.len() && bytes[i] == b'\n' {
+            if i == bytes.len() {
+                break; // a comment ran to the end of a file with no final newline
+            }
+            if bytes[i] == b'\n' {
                 let line = expr[line_start..].trim_end();
                 let continues = depth > 0 || line.ends_with("||") || line.ends_with("&&");
                 if !continues {
@@ -211,5 +216,14 @@ mod tests {
     fn template_openers_are_escaped() {
         let (out, _) = quote_unquoted("match = x == \"${y}\"\n");
         assert_eq!(out, "match = \"x == \\\"$${y}\\\"\"\n");
+    }
+
+    /// Found by fuzzing: both panicked slicing the text.
+    #[test]
+    fn a_comment_at_the_end_of_the_file_or_an_escaped_non_ascii_character_is_read() {
+        let (out, found) = quote_unquoted("match = a == 1 # no newline after this");
+        assert_eq!((out.as_str(), found[0].text.as_str()), ("match = \"a == 1\"", "a == 1"));
+        let (_, found) = quote_unquoted("match = a == \"\\é\"\n");
+        assert_eq!(found[0].text, "a == \"\\é\"");
     }
 }

@@ -29,7 +29,8 @@ pub enum TargetError {
     NoHost,
 }
 
-/// A host (lower-case, IPv6 without brackets, no trailing dot) and a port.
+/// A host (lower-case, IPv6 without brackets, no trailing dot, no empty
+/// label) and a port.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
     host: String,
@@ -44,14 +45,29 @@ impl Target {
         if authority.as_str().contains('@') {
             return Err(bad());
         }
-        let host = authority.host().trim_start_matches('[').trim_end_matches(']');
-        let host = host.trim_end_matches('.').to_ascii_lowercase();
-        if host.is_empty() {
+        // A bracketed host is an IPv6 address, and brackets appear nowhere
+        // else: `http` reads `a[::1]b:443` as the host `a[`.
+        let written = authority.host();
+        let host = match written.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+            Some(ip) if ip.parse::<Ipv6Addr>().is_ok() => ip,
+            Some(_) => return Err(bad()),
+            None if written.contains(['[', ']']) => return Err(bad()),
+            None => written,
+        };
+        // One trailing dot (the root) is dropped; no label may be empty.
+        let host = host.strip_suffix('.').unwrap_or(host).to_ascii_lowercase();
+        if host.is_empty() || host.split('.').any(str::is_empty) {
             return Err(bad());
         }
-        let port = match authority.as_str().rsplit_once(':') {
-            Some((_, port)) if !port.contains(']') => port.parse().map_err(|_| bad())?,
-            _ => default_port,
+        // After the host, nothing or `:` and the port's digits.
+        let port = match &authority.as_str()[written.len()..] {
+            "" => default_port,
+            rest => match rest.strip_prefix(':') {
+                Some(digits) if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) => {
+                    digits.parse().map_err(|_| bad())?
+                }
+                _ => return Err(bad()),
+            },
         };
         Ok(Target { host, port })
     }
@@ -141,7 +157,23 @@ mod tests {
 
     #[test]
     fn rejects_what_is_not_an_authority() {
-        for bad in ["", ":443", "a b:443", "user@host:443", "host:99999", "/path"] {
+        for bad in [
+            "",
+            ":443",
+            "a b:443",
+            "user@host:443",
+            "host:99999",
+            "/path",
+            "host:",
+            "host:+443",
+            "sts.amazo[::1]naws.com:443",
+            "127.0.0.1:80[::]:443",
+            "[fe80::1%25eth0]:443",
+            "[not-an-ip]:443",
+            ".s3.amazonaws.com:443",
+            "a..b:443",
+            "example.com..:443",
+        ] {
             assert!(Target::parse(bad, 443).is_err(), "{bad:?} should be rejected");
         }
     }
