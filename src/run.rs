@@ -208,18 +208,24 @@ fn load(options: &Options) -> Result<Policy, ConfigErrors> {
 /// descriptors and lock every agent out.
 fn fit_fd_limit(limits: &Limits) -> Limits {
     let mut fitted = limits.clone();
-    let wanted = limits.max_connections + limits.max_upstream_requests;
-    let files = match rlimit::increase_nofile_limit(u64::try_from(wanted + FD_RESERVE).unwrap_or(u64::MAX)) {
-        Ok(files) => usize::try_from(files).unwrap_or(usize::MAX),
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot read or raise the open-file limit");
-            return fitted;
-        }
-    };
+    let wanted = limits.max_connections.saturating_add(limits.max_upstream_requests);
+    let files =
+        match rlimit::increase_nofile_limit(u64::try_from(wanted.saturating_add(FD_RESERVE)).unwrap_or(u64::MAX)) {
+            Ok(files) => usize::try_from(files).unwrap_or(usize::MAX),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read or raise the open-file limit");
+                return fitted;
+            }
+        };
     let room = files.saturating_sub(FD_RESERVE).max(2);
     if wanted > room {
-        fitted.max_connections = (limits.max_connections * room / wanted).max(1);
-        fitted.max_upstream_requests = (limits.max_upstream_requests * room / wanted).max(1);
+        let scaled = |n: usize| {
+            usize::try_from(n as u128 * room as u128 / wanted as u128)
+                .unwrap_or(1)
+                .max(1)
+        };
+        fitted.max_connections = scaled(limits.max_connections);
+        fitted.max_upstream_requests = scaled(limits.max_upstream_requests);
         tracing::warn!(
             files,
             max_connections = fitted.max_connections,

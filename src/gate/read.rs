@@ -18,7 +18,9 @@ pub(super) async fn read(
     body: Body,
     limit: usize,
 ) -> Result<Prefix, GateError> {
-    let mut prefix = body::read_prefix(body, limit, budget).await?;
+    // Each agent may hold its share of the budget, no more.
+    let who = context.agent.as_ref().map_or("", |agent| agent.as_str());
+    let mut prefix = body::read_prefix(body, limit, (budget, who)).await?;
     context.reserved.absorb(std::mem::take(&mut prefix.reserved));
     Ok(prefix)
 }

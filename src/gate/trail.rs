@@ -93,10 +93,17 @@ impl Trail {
     }
 
     /// `request`, with its body counted for the record and paced at
-    /// `min_rate` bytes per second (see [`Paced`]).
+    /// `min_rate` bytes per second (see [`Paced`]), unless it is an event stream.
     pub fn counted(&self, request: http::Request<hyper::body::Incoming>, min_rate: u64) -> http::Request<Body> {
         let count = Arc::clone(&self.bytes_in);
         let fault = Arc::clone(&self.context.body_fault);
+        // An event stream (Transcribe, Bedrock's bidirectional streams) may
+        // rightly sit idle while its answer streams: it keeps no pace.
+        let event_stream = request
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .is_some_and(|v| v.as_bytes().starts_with(b"application/vnd.amazon.eventstream"));
+        let min_rate = if event_stream { 0 } else { min_rate };
         request.map(|incoming| body::boxed(Counted::new(Paced::new(incoming, min_rate, BODY_GRACE, fault), count)))
     }
 

@@ -62,9 +62,9 @@ pub enum ReadError {
 }
 
 /// Reads up to `limit` bytes of `body` (more only within the frame that
-/// crosses the limit), drawing what it holds from `budget`; the rest stays
-/// unread until forwarded.
-pub async fn read_prefix<B>(mut body: B, limit: usize, budget: &Budget) -> Result<Prefix, ReadError>
+/// crosses the limit), drawing what it holds from `budget` for `who`; the
+/// rest stays unread until forwarded.
+pub async fn read_prefix<B>(mut body: B, limit: usize, (budget, who): (&Budget, &str)) -> Result<Prefix, ReadError>
 where
     B: HttpBody<Data = Bytes> + Send + Unpin + 'static,
     B::Error: Into<BodyError>,
@@ -73,7 +73,7 @@ where
     // A body of known length is held in one allocation of that length.
     let expected = body.size_hint().exact().and_then(|n| usize::try_from(n).ok());
     let capacity = expected.filter(|n| *n <= limit).unwrap_or(0);
-    budget.reserve(&mut reserved, capacity)?;
+    budget.reserve(&mut reserved, who, capacity)?;
     let mut buffered = BytesMut::with_capacity(capacity);
     let mut trailers = None;
     let mut ended = false;
@@ -85,7 +85,7 @@ where
             }
             Some(frame) => match frame.map_err(|e| ReadError::Body(e.into()))?.into_data() {
                 Ok(data) => {
-                    budget.reserve(&mut reserved, buffered.len() + data.len())?;
+                    budget.reserve(&mut reserved, who, buffered.len() + data.len())?;
                     buffered.extend_from_slice(&data);
                 }
                 Err(frame) => {
