@@ -180,13 +180,10 @@ impl Transport for Upstream {
                 .uri()
                 .authority()
                 .map_or_else(|| "the upstream".to_string(), ToString::to_string);
-            let after = self.response_timeout;
-            let response = tokio::time::timeout(after, self.client.request(request))
+            let response = self
+                .client
+                .request(request)
                 .await
-                .map_err(|_| UpstreamError::NoResponse {
-                    target: target.clone(),
-                    after,
-                })?
                 .map_err(|e| upstream_error(&target, &e))?;
             let status = response.status();
             let answer = Limited::new(response.into_body(), MAX_ANSWER)
