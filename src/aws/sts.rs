@@ -126,10 +126,7 @@ pub async fn assume_role(
     if let Ok(length) = HeaderValue::from_str(&body.len().to_string()) {
         parts.headers.insert(http::header::CONTENT_LENGTH, length);
     }
-    let (status, answer) = transport
-        .post(format!("https://{host}/"), parts.headers, Bytes::from(body))
-        .await
-        .map_err(|e| StsError::unreachable(&role, &e.to_string()))?;
+    let (status, answer) = call_sts(transport, &host, parts.headers, Bytes::from(body), &role).await?;
     credentials_from(status, &answer, &role, Some(base.access_key_id.expose()))
 }
 
@@ -233,15 +230,30 @@ pub async fn assume_role_with_web_identity(
     if let Ok(value) = HeaderValue::from_str(&host) {
         headers.insert(http::header::HOST, value);
     }
-    let (status, answer) = transport
-        .post(
-            format!("https://{host}/"),
-            headers,
-            Bytes::from(body.as_bytes().to_vec()),
-        )
-        .await
-        .map_err(|e| StsError::unreachable(&role, &e.to_string()))?;
+    let body = Bytes::from(body.as_bytes().to_vec());
+    let (status, answer) = call_sts(transport, &host, headers, body, &role).await?;
     credentials_from(status, &answer, &role, None)
+}
+
+/// How long STS may take to answer.
+const STS_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// POSTs `body` to STS at `host` for `role`, waiting no longer than [`STS_TIMEOUT`].
+async fn call_sts(
+    transport: &dyn Transport,
+    host: &str,
+    headers: HeaderMap,
+    body: Bytes,
+    role: &str,
+) -> Result<(StatusCode, Bytes), StsError> {
+    let call = transport.post(format!("https://{host}/"), headers, body);
+    match tokio::time::timeout(STS_TIMEOUT, call).await {
+        Ok(answer) => answer.map_err(|e| StsError::unreachable(role, &e.to_string())),
+        Err(_) => Err(StsError::unreachable(
+            role,
+            &format!("no answer within {}s", STS_TIMEOUT.as_secs()),
+        )),
+    }
 }
 
 /// The AssumeRole form.
