@@ -9,4 +9,10 @@ gateway {
   # While audit records cannot be written (a full disk): "deny" refuses new requests
   # with a retryable 503 until they can; "allow" serves on and counts lost records.
   audit_failure = "deny"
+  # Limits a hostile agent meets (defaults shown; past one, a retryable 503):
+  # max_requests_per_agent = 256   # in flight at once, HTTP/2 streams and held requests included
+  # max_upstream_requests  = 2048  # in flight at once, all agents
+  # body_memory_mb         = 128   # request bodies held in memory; one agent at most a quarter
+  # min_body_rate          = 1024  # bytes/s a request body must average after 10 s
+  # response_timeout       = "5m"  # from the request's last byte to the response head
 }
