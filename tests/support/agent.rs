@@ -13,15 +13,23 @@ use tokio_rustls::client::TlsStream;
 
 /// A reqwest client using `proxy_url` for everything and trusting only `ca_pem`.
 pub fn client(proxy_url: &str, ca_pem: &[u8], http1_only: bool) -> reqwest::Client {
-    let mut builder = reqwest::Client::builder()
+    let builder = builder(proxy_url, ca_pem);
+    let builder = if http1_only { builder.http1_only() } else { builder };
+    builder.build().unwrap()
+}
+
+/// A reqwest client like [`client`] that speaks HTTP/2 only, so all its
+/// requests share one connection as streams.
+pub fn h2_client(proxy_url: &str, ca_pem: &[u8]) -> reqwest::Client {
+    builder(proxy_url, ca_pem).http2_prior_knowledge().build().unwrap()
+}
+
+fn builder(proxy_url: &str, ca_pem: &[u8]) -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
         .use_rustls_tls()
         .tls_built_in_root_certs(false)
         .add_root_certificate(reqwest::Certificate::from_pem(ca_pem).unwrap())
-        .proxy(reqwest::Proxy::all(proxy_url).unwrap());
-    if http1_only {
-        builder = builder.http1_only();
-    }
-    builder.build().unwrap()
+        .proxy(reqwest::Proxy::all(proxy_url).unwrap())
 }
 
 /// `request` signed as an AWS SDK signs S3 requests, with a placeholder key
@@ -35,19 +43,6 @@ pub fn placeholder_s3_signature(request: reqwest::RequestBuilder) -> reqwest::Re
         )
         .header("x-amz-content-sha256", "UNSIGNED-PAYLOAD")
         .header("x-amz-date", "20261201T000000Z")
-}
-
-/// A reqwest client like [`client`] that speaks HTTP/2 only, so all its
-/// requests share one connection as streams.
-pub fn h2_client(proxy_url: &str, ca_pem: &[u8]) -> reqwest::Client {
-    reqwest::Client::builder()
-        .use_rustls_tls()
-        .tls_built_in_root_certs(false)
-        .add_root_certificate(reqwest::Certificate::from_pem(ca_pem).unwrap())
-        .proxy(reqwest::Proxy::all(proxy_url).unwrap())
-        .http2_prior_knowledge()
-        .build()
-        .unwrap()
 }
 
 /// Sends `request` on a fresh connection to `proxy` and returns the response head.
