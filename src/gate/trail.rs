@@ -97,12 +97,16 @@ impl Trail {
     pub fn counted(&self, request: http::Request<hyper::body::Incoming>, min_rate: u64) -> http::Request<Body> {
         let count = Arc::clone(&self.bytes_in);
         let fault = Arc::clone(&self.context.body_fault);
-        // An event stream (Transcribe, Bedrock's bidirectional streams) may
-        // rightly sit idle while its answer streams: it keeps no pace.
-        let event_stream = request
-            .headers()
-            .get(http::header::CONTENT_TYPE)
-            .is_some_and(|v| v.as_bytes().starts_with(b"application/vnd.amazon.eventstream"));
+        // An AWS event stream over HTTP/2 (Transcribe, Bedrock's
+        // bidirectional streams) may rightly sit idle while its answer
+        // streams: it keeps no pace. Anywhere else the content type is only
+        // the agent's word, and pace applies.
+        let event_stream = request.version() == http::Version::HTTP_2
+            && self.context.aws_host.is_some()
+            && request
+                .headers()
+                .get(http::header::CONTENT_TYPE)
+                .is_some_and(|v| v.as_bytes().starts_with(b"application/vnd.amazon.eventstream"));
         let min_rate = if event_stream { 0 } else { min_rate };
         request.map(|incoming| body::boxed(Counted::new(Paced::new(incoming, min_rate, BODY_GRACE, fault), count)))
     }
