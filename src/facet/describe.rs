@@ -88,6 +88,8 @@ impl AwsFacts {
         let text = Some(value.to_string());
         match name {
             "service" => self.service = Some(ServiceName::parse(value).map_err(id("service"))?),
+            "endpoint_prefix" => self.endpoint_prefix = text,
+            "signing_name" => self.signing_name = text,
             "action" => self.action = text,
             "iam_action" => self.iam_action = text,
             "account" => self.account = Some(AccountId::parse(value).map_err(id("account"))?),

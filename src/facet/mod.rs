@@ -39,8 +39,14 @@ pub struct AgentFacts {
 /// cannot be derived is absent, and a rule that reads it fails closed.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct AwsFacts {
-    /// `aws.service`: the service's name as its host (or signature) gives it.
+    /// `aws.service`: the service's IAM prefix, as IAM policies name it
+    /// (`ses`, `cloudwatch`, `s3`).
     pub service: Option<ServiceName>,
+    /// `aws.endpoint_prefix`: the service's host prefix (`email`, `monitoring`, `s3-control`).
+    pub endpoint_prefix: Option<String>,
+    /// `aws.signing_name`: the service the request is signed for (the
+    /// credential scope's, else the model's signing name).
+    pub signing_name: Option<String>,
     /// `aws.action`: the operation's name, e.g. `GetObject`.
     pub action: Option<String>,
     /// `aws.iam_action`: the action in IAM's spelling, e.g. `s3:GetObject`.

@@ -74,6 +74,8 @@ pub const SCHEMA: &[FacetField] = &[
     other("http", "query", FieldKind::Multi),
     other("http", "headers", FieldKind::Multi),
     aws("service", |a| a.service.as_ref().map(|s| s.as_str())),
+    aws("endpoint_prefix", |a| a.endpoint_prefix.as_deref()),
+    aws("signing_name", |a| a.signing_name.as_deref()),
     aws("action", |a| a.action.as_deref()),
     aws("iam_action", |a| a.iam_action.as_deref()),
     aws("account", |a| a.account.as_ref().map(|id| id.as_str())),

@@ -193,8 +193,16 @@ pub fn extract_with_host(
         region.as_ref(),
         account,
     );
+    let endpoint_prefix = resolved.as_ref().map(|r| r.service.endpoint_prefix.clone());
+    let signing_name = signed
+        .service
+        .as_ref()
+        .map(ToString::to_string)
+        .or_else(|| resolved.as_ref().map(|r| r.service.signing_name.clone()));
     Ok(AwsFacts {
         service,
+        endpoint_prefix,
+        signing_name,
         action: operation.map(|op| op.name.clone()),
         iam_action: resolved
             .as_ref()
