@@ -15,15 +15,12 @@ pub enum SignatureError {
     /// Two `Authorization` headers.
     #[error("the request is contradictory, a conflict clawgate refuses: the request carries two Authorization headers")]
     TwoHeaders,
-    /// Signed in the header and in the query string.
-    #[error(
-        "the request is contradictory, a conflict clawgate refuses: the request is signed both in its \
-         Authorization header and in its query string"
-    )]
-    HeaderAndQuery,
-    /// Two credentials in the query string.
-    #[error("the request is contradictory, a conflict clawgate refuses: the query string carries two credentials")]
-    TwoCredentials,
+    /// Two credentials in the query string or the form.
+    #[error("the request is contradictory, a conflict clawgate refuses: {0} carries two credentials")]
+    TwoCredentials(&'static str),
+    /// Signed in two places of header, query string and form body.
+    #[error("the request is contradictory, a conflict clawgate refuses: it is signed both in {0} and in {1}")]
+    TwoPlaces(&'static str, &'static str),
     /// A credential scope whose region or service is not a name.
     #[error("the request's credential scope is malformed: {0}")]
     Scope(#[from] IdError),
@@ -41,6 +38,9 @@ pub struct Signed {
     /// Signed in the query string (a presigned URL): for how long the
     /// agent asked it to be valid (`X-Amz-Expires`), if it said.
     pub presigned: Option<Presigned>,
+    /// Signed in the form body: an S3 POST-policy upload or a SigV2 form
+    /// request (SimpleDB). Facts read it; re-signing cannot.
+    pub in_form: bool,
 }
 
 /// A signature in the query string.
@@ -50,31 +50,74 @@ pub struct Presigned {
     pub expires: Option<u64>,
 }
 
-/// Reads the signature from the `Authorization` header or the (decoded) query.
-pub fn parse(headers: &HeaderMap, query: &BTreeMap<String, Vec<String>>) -> Result<Signed, SignatureError> {
+/// Reads the signature from the `Authorization` header, the (decoded) query
+/// or the form body's fields (`form`, keys as sent), exactly one of them.
+pub fn parse(
+    headers: &HeaderMap,
+    query: &BTreeMap<String, Vec<String>>,
+    form: Option<&BTreeMap<String, Vec<String>>>,
+) -> Result<Signed, SignatureError> {
     let mut values = headers.get_all(http::header::AUTHORIZATION).iter();
     let header = values.next();
     if values.next().is_some() {
         return Err(SignatureError::TwoHeaders);
     }
-    let presigned = query.get("X-Amz-Credential").or_else(|| query.get("AWSAccessKeyId"));
-    match (header, presigned) {
-        (Some(_), Some(_)) => Err(SignatureError::HeaderAndQuery),
-        (Some(value), None) => from_header(value.to_str().unwrap_or("")),
-        (None, Some(values)) if values.len() > 1 => Err(SignatureError::TwoCredentials),
-        (None, Some(values)) => {
-            let value = values.first().map(String::as_str).unwrap_or("");
-            let mut signed = if query.contains_key("X-Amz-Credential") {
-                scope(value)?
-            } else {
-                key_only(value)
-            };
-            let expires = query.get("X-Amz-Expires").and_then(|v| v.first()?.parse().ok());
-            signed.presigned = Some(Presigned { expires });
-            Ok(signed)
-        }
-        (None, None) => Ok(Signed::default()),
+    let in_query = credential(query, "the query string")?;
+    let in_form = form.map(|f| credential(f, "the form")).transpose()?.flatten();
+    let places = [
+        header.map(|_| "its Authorization header"),
+        in_query.as_ref().map(|_| "its query string"),
+        in_form.as_ref().map(|_| "its form body"),
+    ];
+    let mut places = places.into_iter().flatten();
+    if let (Some(one), Some(other)) = (places.next(), places.next()) {
+        return Err(SignatureError::TwoPlaces(one, other));
     }
+    if let Some(value) = header {
+        return from_header(value.to_str().unwrap_or(""));
+    }
+    if let Some((mut signed, map)) = in_query {
+        let expires = first(map, "x-amz-expires").and_then(|v| v.parse().ok());
+        signed.presigned = Some(Presigned { expires });
+        return Ok(signed);
+    }
+    Ok(in_form.map_or_else(Signed::default, |(signed, _)| Signed {
+        in_form: true,
+        ..signed
+    }))
+}
+
+/// The credential among `fields` (SigV4's `X-Amz-Credential` or SigV2's
+/// `AWSAccessKeyId`, names in any case as S3's POST forms allow), if any.
+fn credential<'m>(
+    fields: &'m BTreeMap<String, Vec<String>>,
+    place: &'static str,
+) -> Result<Option<(Signed, &'m BTreeMap<String, Vec<String>>)>, SignatureError> {
+    let mut found = fields
+        .iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case("x-amz-credential") || k.eq_ignore_ascii_case("awsaccesskeyid"));
+    let Some((name, values)) = found.next() else {
+        return Ok(None);
+    };
+    if found.next().is_some() || values.len() > 1 {
+        return Err(SignatureError::TwoCredentials(place));
+    }
+    let value = values.first().map(String::as_str).unwrap_or("");
+    let signed = if name.eq_ignore_ascii_case("x-amz-credential") {
+        scope(value)?
+    } else {
+        key_only(value)
+    };
+    Ok(Some((signed, fields)))
+}
+
+/// The first value of the field named `name` in any case.
+fn first<'m>(fields: &'m BTreeMap<String, Vec<String>>, name: &str) -> Option<&'m str> {
+    fields
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .and_then(|(_, v)| v.first())
+        .map(String::as_str)
 }
 
 /// `AWS4-HMAC-SHA256 Credential=KEY/DATE/REGION/SERVICE/aws4_request, …`,
@@ -102,7 +145,7 @@ fn scope(credential: &str) -> Result<Signed, SignatureError> {
             access_key_id: nonempty(key),
             region: region(r)?,
             service: service(s)?,
-            presigned: None,
+            ..Signed::default()
         },
         [key, _date, s, "aws4_request"] => Signed {
             access_key_id: nonempty(key),
@@ -169,19 +212,55 @@ mod tests {
                 .unwrap(),
         );
         let none = BTreeMap::new();
-        let s = parse(&headers, &none).unwrap();
+        let s = parse(&headers, &none, None).unwrap();
         assert_eq!(
             (s.region.unwrap().as_str(), s.service.unwrap().as_str()),
             ("eu-west-1", "dynamodb")
         );
         let q = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIA222222222222XXXX%2F20261123%2Fus-west-2%2Fs3%2Faws4_request";
         let q = crate::net::query::parse_query(q);
-        let s = parse(&HeaderMap::new(), &q).unwrap();
+        let s = parse(&HeaderMap::new(), &q, None).unwrap();
         assert!(s.presigned.is_some());
         assert_eq!(
             (s.access_key_id.as_deref(), s.region.as_ref().map(Region::as_str)),
             (Some("AKIA222222222222XXXX"), Some("us-west-2"))
         );
-        assert!(parse(&headers, &q).is_err(), "two signatures conflict");
+        assert!(parse(&headers, &q, None).is_err(), "two signatures conflict");
+    }
+
+    #[test]
+    fn a_credential_in_the_form_body_is_read_and_one_in_two_places_conflicts() {
+        let form = |pairs: &[(&str, &str)]| -> BTreeMap<String, Vec<String>> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), vec![v.to_string()]))
+                .collect()
+        };
+        let none = BTreeMap::new();
+        let post = form(&[
+            ("key", "uploads/a.txt"),
+            (
+                "X-Amz-Credential",
+                "AKIA222222222222XXXX/20261201/eu-west-1/s3/aws4_request",
+            ),
+        ]);
+        let s = parse(&HeaderMap::new(), &none, Some(&post)).unwrap();
+        assert_eq!(s.access_key_id.as_deref(), Some("AKIA222222222222XXXX"));
+        assert_eq!(s.region.as_ref().map(Region::as_str), Some("eu-west-1"));
+        assert!(s.in_form && s.presigned.is_none());
+        let v2 = form(&[("Action", "ListDomains"), ("AWSAccessKeyId", "AKIA333333333333XXXX")]);
+        let s = parse(&HeaderMap::new(), &none, Some(&v2)).unwrap();
+        assert_eq!(s.access_key_id.as_deref(), Some("AKIA333333333333XXXX"));
+        assert_eq!(s.region, None, "SigV2 names no region");
+        let query = form(&[("AWSAccessKeyId", "AKIA444444444444XXXX")]);
+        assert_eq!(
+            parse(&HeaderMap::new(), &query, Some(&v2)),
+            Err(SignatureError::TwoPlaces("its query string", "its form body"))
+        );
+        let twice = form(&[("x-amz-credential", "A/1/r/s3/aws4_request"), ("AWSAccessKeyId", "B")]);
+        assert!(matches!(
+            parse(&HeaderMap::new(), &none, Some(&twice)),
+            Err(SignatureError::TwoCredentials("the form"))
+        ));
     }
 }

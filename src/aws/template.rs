@@ -89,16 +89,21 @@ impl UriTemplate {
                     i += 1;
                 }
                 Segment::Greedy(name) => {
-                    // The rest of the path, at least one character, trailing slash kept.
-                    if n + 1 != self.segments.len() || i >= path.len() {
-                        return None;
-                    }
-                    let rest = path[i..].join("/");
+                    // One or more segments, leaving one for each template
+                    // segment after it (`/{Name+}/policy`); a trailing slash
+                    // stays with the greedy label when it is the last.
+                    let after = self.segments.len() - n - 1;
+                    let len = match path.last() {
+                        Some(&"") if after > 0 => path.len() - 1,
+                        _ => path.len(),
+                    };
+                    let end = len.checked_sub(after).filter(|&end| end > i)?;
+                    let rest = path[i..end].join("/");
                     if rest.is_empty() {
                         return None;
                     }
                     bound.push((name.as_str(), rest));
-                    i = path.len();
+                    i = end;
                 }
             }
         }
@@ -141,6 +146,29 @@ mod tests {
         assert_eq!(
             UriTemplate::parse("/{Bucket}?list-type=2").query,
             [("list-type".to_string(), Some("2".to_string()))]
+        );
+    }
+
+    #[test]
+    fn a_greedy_label_may_be_followed_by_more_path() {
+        let t = UriTemplate::parse("/v20180820/mrap/instances/{Name+}/policy");
+        let (bound, _) = t.matches(&split("/v20180820/mrap/instances/a/b/policy")).unwrap();
+        assert_eq!(bound, [("Name", "a/b".to_string())]);
+        assert!(
+            t.matches(&split("/v20180820/mrap/instances/policy")).is_none(),
+            "a name is required"
+        );
+        assert!(t.matches(&split("/v20180820/mrap/instances/a/other")).is_none());
+        assert!(
+            t.matches(&split("/v20180820/mrap/instances/a/policy/")).is_some(),
+            "trailing slash"
+        );
+        let whole = UriTemplate::parse("/v20180820/mrap/instances/{Name+}");
+        let (bound, _) = whole.matches(&split("/v20180820/mrap/instances/a/policy")).unwrap();
+        assert_eq!(
+            bound,
+            [("Name", "a/policy".to_string())],
+            "the shorter template still matches"
         );
     }
 }

@@ -1,6 +1,7 @@
 //! The `aws` facet: service, region, account, operation, resource and
 //! parameters of a request to an AWS API, right for every protocol.
 
+mod form;
 pub mod host;
 mod operation;
 mod resource;
@@ -43,6 +44,18 @@ pub enum AwsFacetError {
     /// The request fits more than one operation.
     #[error("the request is ambiguous: {0}")]
     Ambiguous(String),
+    /// The request names no operation the service's model has.
+    #[error(
+        "{sent} names no operation of the AWS service `{service}` that clawgate knows, so no rule can judge it; \
+         clawgate's operation table is botocore's models (src/aws/models.txt): if the operation is new, a newer table \
+         knows it"
+    )]
+    UnknownOperation {
+        /// The service model tried first.
+        service: String,
+        /// What the request sent: `X-Amz-Target \`…\``, `Action \`…\``, or its method and path.
+        sent: String,
+    },
     /// A signed request whose key names no account.
     #[error(
         "cannot tell which AWS account this request is for: its access key id holds no 12-digit account number; \
@@ -78,7 +91,10 @@ impl AwsFacetError {
     pub fn may_depend_on_body(&self) -> bool {
         matches!(
             self,
-            AwsFacetError::Conflict(_) | AwsFacetError::Ambiguous(_) | AwsFacetError::NoAccount
+            AwsFacetError::Conflict(_)
+                | AwsFacetError::Ambiguous(_)
+                | AwsFacetError::NoAccount
+                | AwsFacetError::UnknownOperation { .. }
         )
     }
 }
@@ -100,22 +116,25 @@ pub struct AwsRequest<'a> {
 }
 
 /// Whether facts for a request to the AWS host `host` need its body: the
-/// query protocols carry the operation in it, and JSON protocols carry the
-/// parameters (needed only when `params_read`, i.e. some rule reads `aws.params`).
+/// query protocols carry the operation in it, JSON protocols carry the
+/// parameters (needed only when `params_read`, i.e. some rule reads
+/// `aws.params`), and forms may carry the credential (S3's POST uploads).
 pub fn needs_body(host: Option<&HostFacts>, headers: &HeaderMap, method: &str, params_read: bool) -> bool {
     if method.eq_ignore_ascii_case("GET") || method.eq_ignore_ascii_case("HEAD") {
         return false;
     }
     let Some(host) = host else { return false };
-    let form = headers
+    let url_encoded = headers
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    let multipart = form::is_multipart(headers);
     MODELS.with_prefix(host.service.as_str()).any(|s| {
         s.protocols.iter().any(|p| match p {
             Protocol::Query | Protocol::Ec2 => true,
-            Protocol::Json | Protocol::RestJson => params_read || form,
-            Protocol::RestXml | Protocol::Cbor => false,
+            Protocol::Json | Protocol::RestJson => params_read || url_encoded,
+            Protocol::RestXml => multipart,
+            Protocol::Cbor => false,
         })
     })
 }
@@ -132,11 +151,8 @@ pub fn extract_with_host(
     api: &AwsApi,
 ) -> Result<AwsFacts, AwsFacetError> {
     let query = parse_query(request.query.unwrap_or(""));
-    let signed = signature::parse(request.headers, &query)?;
-    let form = request
-        .body
-        .filter(|b| is_form(request.headers, b))
-        .map(|b| parse_query(&String::from_utf8_lossy(b)));
+    let form = request.body.and_then(|b| form::fields(request.headers, b));
+    let signed = signature::parse(request.headers, &query, form.as_ref())?;
     let candidates = candidates(host, &signed)?;
     check_region(host, &signed, request.host)?;
     signable::check(request.host, host, &signed, api)?;
@@ -164,50 +180,39 @@ pub fn extract_with_host(
             form: form.as_ref(),
         },
     )?;
-    let operation = resolved.as_ref().and_then(|r| r.operation);
-    let (account, account_name) = account(&signed, operation.is_some_and(|o| o.unsigned), api)?;
+    let operation = resolved.operation;
+    let (account, account_name) = account(&signed, operation.unsigned, api)?;
     check_account(host, account)?;
 
     let service = match host {
         Some(h) => Some(h.service.clone()),
-        None => resolved
-            .as_ref()
-            .and_then(|r| ServiceName::parse(&r.service.endpoint_prefix).ok()),
+        None => ServiceName::parse(&resolved.service.endpoint_prefix).ok(),
     };
     let region = signed.region.clone().or_else(|| host.and_then(|h| h.region.clone()));
-    let params = resolved
-        .as_ref()
-        .and_then(|r| resource::params(r, &query, form.as_ref(), request.body));
-    let s3 = resolved.as_ref().is_some_and(|r| r.service.name == "s3");
-    let labels = resolved.as_ref().map(|r| r.labels.as_slice()).unwrap_or(&[]);
-    let (bucket, key) = if s3 {
-        resource::bucket_and_key(labels)
+    let params = resource::params(&resolved, &query, form.as_ref(), request.body);
+    let (bucket, key) = if resolved.service.name == "s3" {
+        resource::bucket_and_key(&resolved.labels)
     } else {
         (None, None)
     };
     let resource = resource::arn(
-        resolved.as_ref(),
+        &resolved,
         bucket.as_deref(),
         key.as_deref(),
         params.as_ref(),
         region.as_ref(),
         account,
     );
-    let endpoint_prefix = resolved.as_ref().map(|r| r.service.endpoint_prefix.clone());
     let signing_name = signed
         .service
         .as_ref()
-        .map(ToString::to_string)
-        .or_else(|| resolved.as_ref().map(|r| r.service.signing_name.clone()));
+        .map_or_else(|| resolved.service.signing_name.clone(), ToString::to_string);
     Ok(AwsFacts {
         service,
-        endpoint_prefix,
-        signing_name,
-        action: operation.map(|op| op.name.clone()),
-        iam_action: resolved
-            .as_ref()
-            .zip(operation)
-            .map(|(r, op)| resource::iam_action(r.service, &op.name, request.method)),
+        endpoint_prefix: Some(resolved.service.endpoint_prefix.clone()),
+        signing_name: Some(signing_name),
+        action: Some(operation.name.clone()),
+        iam_action: Some(resource::iam_action(resolved.service, &operation.name, request.method)),
         account,
         account_name,
         region,
@@ -216,7 +221,7 @@ pub fn extract_with_host(
         key,
         params,
         method: Some(request.method.to_ascii_uppercase()),
-        protocol: resolved.as_ref().map(|r| r.protocol),
+        protocol: Some(resolved.protocol),
         signature: signed,
     })
 }
@@ -300,15 +305,6 @@ fn account(
             })
         }
     }
-}
-
-fn is_form(headers: &HeaderMap, body: &[u8]) -> bool {
-    let declared = headers
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    // Whatever the Content-Type: a body that starts `Action=` is read as a form too.
-    declared || body.starts_with(b"Action=") || body.windows(8).any(|w| w == b"&Action=")
 }
 
 /// `s3.amazonaws.com` and `<bucket>.s3.amazonaws.com`: any region may be signed.

@@ -30,15 +30,25 @@ pub struct Resolved<'m> {
     pub service: &'m Service,
     /// The protocol the request used.
     pub protocol: Protocol,
-    /// The operation, if the model knows it.
-    pub operation: Option<&'m Operation>,
+    /// The operation.
+    pub operation: &'m Operation,
     /// URI labels bound by a REST template (`Bucket`, `Key`), raw.
     pub labels: Vec<(String, String)>,
 }
 
+/// A model that recognises the request's protocol, and the operation it
+/// names there if the model has it.
+struct Recognised<'m> {
+    service: &'m Service,
+    protocol: Protocol,
+    operation: Option<&'m Operation>,
+    labels: Vec<(String, String)>,
+}
+
 /// Resolves `request` against each candidate model; the candidates that
-/// recognise it must agree.
-pub fn resolve<'m>(candidates: &[&'m Service], request: &Request<'_>) -> Result<Option<Resolved<'m>>, AwsFacetError> {
+/// recognise it must agree, and a request no candidate knows the operation
+/// of is refused.
+pub fn resolve<'m>(candidates: &[&'m Service], request: &Request<'_>) -> Result<Resolved<'m>, AwsFacetError> {
     let target = single(request.headers, "x-amz-target")?;
     let action = action(request)?;
     // Every place that can name the operation must name the same one.
@@ -60,37 +70,66 @@ pub fn resolve<'m>(candidates: &[&'m Service], request: &Request<'_>) -> Result<
             named[0].0, named[0].1
         )));
     }
-    let mut found: Vec<Resolved<'m>> = Vec::new();
+    let mut found: Vec<Recognised<'m>> = Vec::new();
     for service in candidates {
-        if let Some(resolved) = resolve_one(service, request, target.as_deref(), action.as_deref())? {
-            found.push(resolved);
+        if let Some(recognised) = resolve_one(service, request, target.as_deref(), action.as_deref())? {
+            found.push(recognised);
         }
     }
     // Models that share a host prefix (elb and elbv2, ses and sesv2) are told
     // apart by what each recognises. Where several recognise the request, they
     // must name the same operation (lambda and lambda-microvms both have
     // ListTags); the model named like the prefix is then the one reported.
-    let known: Vec<&Resolved<'m>> = found.iter().filter(|r| r.operation.is_some()).collect();
-    if known.iter().any(|r| op_name(r) != op_name(known[0])) {
+    let mut known: Vec<Resolved<'m>> = found
+        .into_iter()
+        .filter_map(|r| {
+            Some(Resolved {
+                service: r.service,
+                protocol: r.protocol,
+                operation: r.operation?,
+                labels: r.labels,
+            })
+        })
+        .collect();
+    if known.iter().any(|r| r.operation.name != known[0].operation.name) {
         let names: Vec<String> = known
             .iter()
-            .map(|r| format!("{}:{}", r.service.name, op_name(r)))
+            .map(|r| format!("{}:{}", r.service.name, r.operation.name))
             .collect();
         return Err(AwsFacetError::Ambiguous(format!(
             "the request matches {}",
             names.join(" and ")
         )));
     }
-    let index = found
+    let index = known
         .iter()
-        .position(|r| r.operation.is_some() && r.service.name == r.service.endpoint_prefix)
-        .or_else(|| found.iter().position(|r| r.operation.is_some()))
+        .position(|r| r.service.name == r.service.endpoint_prefix)
         .unwrap_or(0);
-    Ok((index < found.len()).then(|| found.swap_remove(index)))
+    if index < known.len() {
+        return Ok(known.swap_remove(index));
+    }
+    Err(AwsFacetError::UnknownOperation {
+        service: candidates.first().map_or_else(|| "?".to_string(), |s| s.name.clone()),
+        sent: sent(request, target.as_deref(), named.first().copied()),
+    })
 }
 
-fn op_name<'a>(r: &'a Resolved<'_>) -> &'a str {
-    r.operation.map_or("?", |o| o.name.as_str())
+/// What the request sent to name its operation, for the refusal.
+fn sent(request: &Request<'_>, target: Option<&str>, named: Option<(&str, &str)>) -> String {
+    const MOST: usize = 120;
+    let text = match (target, named) {
+        (Some(target), _) => format!("X-Amz-Target `{target}`"),
+        (None, Some((place, op))) => format!("{place} `{op}`"),
+        (None, None) => format!(
+            "`{} /{}`",
+            request.method.to_ascii_uppercase(),
+            request.segments.join("/")
+        ),
+    };
+    match text.char_indices().nth(MOST) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text,
+    }
 }
 
 fn resolve_one<'m>(
@@ -98,9 +137,9 @@ fn resolve_one<'m>(
     request: &Request<'_>,
     target: Option<&str>,
     action: Option<&str>,
-) -> Result<Option<Resolved<'m>>, AwsFacetError> {
+) -> Result<Option<Recognised<'m>>, AwsFacetError> {
     let has = |p: Protocol| service.protocols.contains(&p);
-    let resolved = |protocol, operation: Option<&'m Operation>, labels| Resolved {
+    let resolved = |protocol, operation: Option<&'m Operation>, labels| Recognised {
         service,
         protocol,
         operation,

@@ -55,7 +55,7 @@ pub fn bucket_and_key(labels: &[(String, String)]) -> (Option<String>, Option<St
 /// The resource ARN the request names, where one can be derived: S3 buckets
 /// and objects, DynamoDB tables, or the first parameter that is an ARN.
 pub fn arn(
-    resolved: Option<&Resolved<'_>>,
+    resolved: &Resolved<'_>,
     bucket: Option<&str>,
     key: Option<&str>,
     params: Option<&serde_json::Map<String, serde_json::Value>>,
@@ -67,7 +67,7 @@ pub fn arn(
         Some(r) if r.starts_with("us-gov-") => "aws-us-gov",
         _ => "aws",
     };
-    let service = resolved?.service;
+    let service = resolved.service;
     if service.name == "s3" {
         return match (bucket, key) {
             (Some(b), Some(k)) => Some(format!("arn:{partition}:s3:::{b}/{k}")),

@@ -225,7 +225,15 @@ fn parser_differentials_are_refused() {
         matches!(region, Err(AwsFacetError::Disagree { what: "region", .. })),
         "{region:?}"
     );
-    let unknown = facts(
+}
+
+#[test]
+fn an_operation_no_model_has_is_refused_on_every_protocol_naming_what_was_sent() {
+    let refused = |result: Result<AwsFacts, AwsFacetError>| match result {
+        Err(e @ AwsFacetError::UnknownOperation { .. }) => e.to_string(),
+        other => panic!("must be refused as unknown, got {other:?}"),
+    };
+    let json = refused(facts(
         "POST",
         "dynamodb.us-east-1.amazonaws.com",
         "/",
@@ -234,8 +242,35 @@ fn parser_differentials_are_refused() {
             ("x-amz-target", "DynamoDB_20120810.Nope"),
         ],
         "{}",
-    );
-    assert_eq!(action(unknown), None, "an unknown operation leaves the action absent");
+    ));
+    assert!(json.contains("X-Amz-Target `DynamoDB_20120810.Nope`"), "{json}");
+    let query = refused(facts(
+        "POST",
+        "iam.amazonaws.com",
+        "/",
+        &[
+            ("authorization", &signed("iam", "us-east-1")),
+            ("content-type", "application/x-www-form-urlencoded"),
+        ],
+        "Action=MakeMeAdmin&Version=2010-05-08",
+    ));
+    assert!(query.contains("Action `MakeMeAdmin`"), "{query}");
+    let rest = refused(facts(
+        "DELETE",
+        "lambda.us-east-1.amazonaws.com",
+        "/2015-03-31/everything",
+        &[("authorization", &signed("lambda", "us-east-1"))],
+        "",
+    ));
+    assert!(rest.contains("`DELETE /2015-03-31/everything`"), "{rest}");
+    let cbor = refused(facts(
+        "POST",
+        "monitoring.us-east-1.amazonaws.com",
+        "/service/GraniteServiceVersion20100801/operation/Nope",
+        &[("authorization", &signed("monitoring", "us-east-1"))],
+        "",
+    ));
+    assert!(cbor.contains("`Nope`"), "{cbor}");
 }
 
 #[test]
