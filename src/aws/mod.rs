@@ -20,4 +20,4 @@ pub mod template;
 
 pub use credentials::AwsCredentials;
 pub use error_code::error_code;
-pub use models::{MODELS, Models, Operation, Protocol, Service};
+pub use models::{HostPattern, Label, MODELS, Models, Operation, Partition, Protocol, Service};

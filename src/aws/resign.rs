@@ -92,8 +92,10 @@ pub struct Resign<'a> {
     pub account: Option<AccountId>,
     /// Its region (`aws.region`), when the signature names none.
     pub region: Option<&'a Region>,
-    /// Its service (`aws.service`), when the signature names none.
-    pub service: Option<&'a ServiceName>,
+    /// The service to sign for (`aws.signing_name`), when the signature names none.
+    pub service: Option<&'a str>,
+    /// Whether it goes to S3's data plane, whose buckets' owners are pinned.
+    pub s3: bool,
     /// The authority it goes to (`host[:port]`, port left out for 443).
     pub authority: String,
     /// The whole body, when it was read; hashed when the request carries no hash.
@@ -121,6 +123,12 @@ impl Resigner {
             // An operation AWS takes unsigned (the facet checked that): nothing to sign.
             return Ok((body, None));
         }
+        if signed.in_form {
+            return Err(ResignError::Unsupported(
+                "credentials in a form body (S3 POST-policy uploads, SigV2 form requests) cannot be re-signed; \
+                 use PutObject or a presigned PUT, or a SigV4 client",
+            ));
+        }
         if signed.presigned.is_some() && signed.service.is_none() {
             return Err(ResignError::Unsupported(
                 "SigV2 presigned URLs (AWSAccessKeyId=) cannot be re-signed; presign with signature_version='s3v4'",
@@ -131,10 +139,10 @@ impl Resigner {
         let service = signed
             .service
             .as_ref()
+            .map(ServiceName::as_str)
             .or(job.service)
-            .ok_or(ResignError::NoService)?
-            .as_str();
-        if job.service.is_some_and(|s| *s == *"s3") {
+            .ok_or(ResignError::NoService)?;
+        if job.s3 {
             owner::pin(&mut parts.headers, &job.api.bucket_owners, account)?;
         }
         let credentials = self.assumed(&job, account).await?;
@@ -290,6 +298,7 @@ mod tests {
             account: Some(AccountId::parse("111111111111").unwrap()),
             region: None,
             service: None,
+            s3: false,
             authority: "example.amazonaws.com".into(),
             read: None,
         };

@@ -69,6 +69,9 @@ pub struct AwsFacts {
     pub method: Option<String>,
     /// `aws.protocol`: the protocol the request used.
     pub protocol: Option<Protocol>,
+    /// The region to sign for: `aws.region`, else the partition's global
+    /// region for a host that names none; not a facet.
+    pub signing_region: Option<Region>,
     /// The agent's signature as parsed; not a facet (rules never read it),
     /// kept so that re-signing does not parse it again.
     pub signature: Signed,

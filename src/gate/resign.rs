@@ -40,8 +40,9 @@ pub(super) async fn resign(
         agent: &facts.agent.name,
         signature: &aws.signature,
         account: aws.account,
-        region: aws.region.as_ref(),
-        service: aws.service.as_ref(),
+        region: aws.signing_region.as_ref(),
+        service: aws.signing_name.as_deref(),
+        s3: aws.endpoint_prefix.as_deref() == Some("s3"),
         authority: target.authority(443),
         read: read.as_ref(),
     };

@@ -6,7 +6,7 @@ use http::{HeaderMap, Response, StatusCode};
 use hyper::ext::ReasonPhrase;
 
 use super::GateError;
-use crate::aws::{MODELS, Protocol};
+use crate::aws::Protocol;
 use crate::facet::aws::host::HostFacts;
 use crate::net::body::{self, Body};
 
@@ -82,9 +82,7 @@ impl ErrorFormat {
         if headers.contains_key("x-amz-target") || content_type.contains("json") {
             return ErrorFormat::AwsJson;
         }
-        let protocol = MODELS
-            .with_prefix(facts.service.as_str())
-            .find_map(|s| s.protocols.first().copied());
+        let protocol = facts.services().find_map(|s| s.protocols.first().copied());
         match protocol {
             Some(Protocol::Ec2) => ErrorFormat::AwsEc2Xml,
             Some(Protocol::RestXml) => ErrorFormat::AwsRestXml,

@@ -129,7 +129,7 @@ pub fn needs_body(host: Option<&HostFacts>, headers: &HeaderMap, method: &str, p
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
     let multipart = form::is_multipart(headers);
-    MODELS.with_prefix(host.service.as_str()).any(|s| {
+    host.services().any(|s| {
         s.protocols.iter().any(|p| match p {
             Protocol::Query | Protocol::Ec2 => true,
             Protocol::Json | Protocol::RestJson => params_read || url_encoded,
@@ -154,7 +154,7 @@ pub fn extract_with_host(
     let form = request.body.and_then(|b| form::fields(request.headers, b));
     let signed = signature::parse(request.headers, &query, form.as_ref())?;
     let candidates = candidates(host, &signed)?;
-    check_region(host, &signed, request.host)?;
+    check_region(host, &signed)?;
     signable::check(request.host, host, &signed, api)?;
 
     // The operation, by the model's protocol.
@@ -182,13 +182,16 @@ pub fn extract_with_host(
     )?;
     let operation = resolved.operation;
     let (account, account_name) = account(&signed, operation.unsigned, api)?;
-    check_account(host, account)?;
+    check_account(host, resolved.service, account)?;
 
-    let service = match host {
-        Some(h) => Some(h.service.clone()),
-        None => ServiceName::parse(&resolved.service.endpoint_prefix).ok(),
-    };
+    let service = resolved.service.iam_prefix.clone().or_else(|| {
+        // A service IAM has no prefix for is named as it is signed.
+        ServiceName::parse(&resolved.service.signing_name).ok()
+    });
+    // The region the request is signed for; SigV2 signs none, and then the
+    // host's, if it names one.
     let region = signed.region.clone().or_else(|| host.and_then(|h| h.region.clone()));
+    let signing_region = region.clone().or_else(|| host.map(|h| h.signing_region().clone()));
     let params = resource::params(&resolved, &query, form.as_ref(), request.body);
     let (bucket, key) = if resolved.service.name == "s3" {
         resource::bucket_and_key(&resolved.labels)
@@ -212,7 +215,7 @@ pub fn extract_with_host(
         endpoint_prefix: Some(resolved.service.endpoint_prefix.clone()),
         signing_name: Some(signing_name),
         action: Some(operation.name.clone()),
-        iam_action: Some(resource::iam_action(resolved.service, &operation.name, request.method)),
+        iam_action: operation.iam_action.clone(),
         account,
         account_name,
         region,
@@ -222,54 +225,68 @@ pub fn extract_with_host(
         params,
         method: Some(request.method.to_ascii_uppercase()),
         protocol: Some(resolved.protocol),
+        signing_region,
         signature: signed,
     })
 }
 
-/// The service models the request may be for: the host's prefix and the
-/// signature's signing name must agree.
-fn candidates<'s>(host: Option<&HostFacts>, signed: &'s Signed) -> Result<Vec<&'s Service>, AwsFacetError> {
-    let candidates: Vec<&Service> = match (host, &signed.service) {
-        (Some(h), _) => MODELS.with_prefix(h.service.as_str()).collect(),
-        (None, Some(signing)) => MODELS.with_signing_name(signing.as_str()).collect(),
-        (None, None) => Vec::new(),
+/// The service models the request may be for: those the host is an
+/// endpoint of, signed as one of them may be; with no AWS host, those
+/// signed as the signature's scope says.
+fn candidates(host: Option<&HostFacts>, signed: &Signed) -> Result<Vec<&'static Service>, AwsFacetError> {
+    let Some(h) = host.filter(|h| !h.endpoints.is_empty()) else {
+        return Ok(signed
+            .service
+            .as_ref()
+            .map(|scope| MODELS.with_signing_name(scope.as_str()).collect())
+            .unwrap_or_default());
     };
-    let (Some(h), Some(signing)) = (host, &signed.service) else {
-        return Ok(candidates);
+    let Some(scope) = &signed.service else {
+        return Ok(h.services().collect());
     };
-    let agreeing: Vec<&Service> = candidates
-        .into_iter()
-        .filter(|s| s.signing_name == signing.as_str())
-        .collect();
-    if agreeing.is_empty() && h.service != *signing {
+    let mut agreeing: Vec<&'static Service> = Vec::new();
+    for endpoint in &h.endpoints {
+        if endpoint.signing_names.iter().any(|n| n == scope.as_str()) && !agreeing.contains(&endpoint.service) {
+            agreeing.push(endpoint.service);
+        }
+    }
+    if agreeing.is_empty() {
+        let mut names: Vec<&str> = h
+            .endpoints
+            .iter()
+            .flat_map(|e| e.signing_names)
+            .map(String::as_str)
+            .collect();
+        names.dedup();
         return Err(AwsFacetError::Disagree {
             what: "service",
-            host: h.service.to_string(),
-            signed: signing.to_string(),
+            host: names.join("` or `"),
+            signed: scope.to_string(),
         });
     }
     Ok(agreeing)
 }
 
-/// The host's region and the signature's must agree (global S3 hosts take any).
-fn check_region(host: Option<&HostFacts>, signed: &Signed, host_name: &str) -> Result<(), AwsFacetError> {
-    let (Some(h), Some(signed_region)) = (host, &signed.region) else {
-        return Ok(());
-    };
-    match &h.region {
-        Some(host_region) if host_region != signed_region && !(h.service == *"s3" && is_global_s3(host_name)) => {
-            Err(AwsFacetError::Disagree {
-                what: "region",
-                host: host_region.to_string(),
-                signed: signed_region.to_string(),
-            })
-        }
+/// The host's region and the signature's must agree.
+fn check_region(host: Option<&HostFacts>, signed: &Signed) -> Result<(), AwsFacetError> {
+    match (host.and_then(|h| h.region.as_ref()), &signed.region) {
+        (Some(named), Some(scope)) if named != scope => Err(AwsFacetError::Disagree {
+            what: "region",
+            host: named.to_string(),
+            signed: scope.to_string(),
+        }),
         _ => Ok(()),
     }
 }
 
 /// The account a host names (`<account>.ddb.<region>`) and the key's must agree.
-fn check_account(host: Option<&HostFacts>, account: Option<AccountId>) -> Result<(), AwsFacetError> {
+/// S3 Control's host names the `AccountId` parameter, the owner of what the
+/// call names, which may be another account than the caller's: the key's
+/// account is the one the request acts as.
+fn check_account(host: Option<&HostFacts>, service: &Service, account: Option<AccountId>) -> Result<(), AwsFacetError> {
+    if service.name == "s3control" {
+        return Ok(());
+    }
     match (host.and_then(|h| h.account), account) {
         (Some(named), Some(signed)) if named != signed => Err(AwsFacetError::Disagree {
             what: "account",
@@ -305,11 +322,6 @@ fn account(
             })
         }
     }
-}
-
-/// `s3.amazonaws.com` and `<bucket>.s3.amazonaws.com`: any region may be signed.
-fn is_global_s3(host: &str) -> bool {
-    host == "s3.amazonaws.com" || host.ends_with(".s3.amazonaws.com")
 }
 
 /// Decoded `map` as JSON strings, for `aws.params` of query protocols.

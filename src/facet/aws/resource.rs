@@ -1,45 +1,12 @@
-//! Derived facets: the IAM action, the resource ARN, bucket and key, and the
+//! Derived facets: the resource ARN, bucket and key, and the
 //! request's top-level parameters.
 
 use std::collections::BTreeMap;
 
 use super::{Resolved, form_params};
-use crate::aws::{Protocol, Service};
+use crate::aws::Protocol;
 use crate::ids::{AccountId, Region};
 use crate::net::query::{Plus, percent_decode};
-
-/// `<prefix>:<Operation>` with IAM's own names where they differ: S3's
-/// bucket-level and multipart names, Lambda's `InvokeFunction`, CloudWatch's
-/// prefix, and API Gateway's control plane, which IAM names by HTTP method.
-pub fn iam_action(service: &Service, operation: &str, method: &str) -> String {
-    if service.endpoint_prefix == "apigateway" {
-        return format!("apigateway:{}", method.to_ascii_uppercase());
-    }
-    if service.name == "lambda" && operation == "Invoke" {
-        return "lambda:InvokeFunction".to_string();
-    }
-    if service.signing_name == "s3" && service.name == "s3" {
-        let s3 = match operation {
-            "ListObjects" | "ListObjectsV2" | "HeadBucket" => Some("ListBucket"),
-            "HeadObject" => Some("GetObject"),
-            "CopyObject" | "UploadPart" | "UploadPartCopy" | "CreateMultipartUpload" | "CompleteMultipartUpload" => {
-                Some("PutObject")
-            }
-            "ListObjectVersions" => Some("ListBucketVersions"),
-            "ListBuckets" => Some("ListAllMyBuckets"),
-            "ListParts" => Some("ListMultipartUploadParts"),
-            "ListMultipartUploads" => Some("ListBucketMultipartUploads"),
-            "DeleteObjects" => Some("DeleteObject"),
-            _ => None,
-        };
-        return format!("s3:{}", s3.unwrap_or(operation));
-    }
-    let prefix = match service.signing_name.as_str() {
-        "monitoring" => "cloudwatch",
-        other => other,
-    };
-    format!("{prefix}:{operation}")
-}
 
 /// S3's bucket and key from the URI labels, percent-decoded.
 pub fn bucket_and_key(labels: &[(String, String)]) -> (Option<String>, Option<String>) {

@@ -6,7 +6,6 @@
 
 use super::AwsFacetError;
 use super::host::{HostFacts, HostForm};
-use crate::aws::MODELS;
 use crate::aws::signature::Signed;
 use crate::config::AwsApi;
 
@@ -25,11 +24,11 @@ pub(super) fn check(
         host: host_name.to_string(),
     };
     let service = host.filter(|h| h.form == HostForm::Service).ok_or_else(refused)?;
-    let agrees = MODELS.with_prefix(service.service.as_str()).any(|model| {
+    let agrees = service.endpoints.iter().any(|endpoint| {
         signed
             .service
             .as_ref()
-            .is_none_or(|scope| model.signing_name == scope.as_str())
+            .is_none_or(|scope| endpoint.signing_names.iter().any(|n| n == scope.as_str()))
     });
     if agrees { Ok(()) } else { Err(refused()) }
 }
@@ -73,6 +72,14 @@ mod tests {
             ("fips.batch.us-east-1.amazonaws.com", "batch"),
             ("email.eu-west-1.amazonaws.com", "ses"),
             ("api.ecr.us-east-1.amazonaws.com", "ecr"),
+            ("ecr.us-east-1.amazonaws.com", "ecr"),
+            ("111111111111.control-kinesis.us-east-1.amazonaws.com", "kinesis"),
+            ("acm-acme.us-east-1.api.aws", "acm"),
+            ("iam.global.api.aws", "iam"),
+            ("s3express-control.us-east-1.amazonaws.com", "s3express"),
+            ("route-1.s3-object-lambda.us-east-1.amazonaws.com", "s3-object-lambda"),
+            ("data-servicediscovery.us-east-1.amazonaws.com", "servicediscovery"),
+            ("stream-logs.us-east-1.amazonaws.com", "logs"),
             ("s3.cn-north-1.amazonaws.com.cn", "s3"),
             ("queue.amazonaws.com", "sqs"),
             ("eu-west-1.queue.amazonaws.com", "sqs"),
@@ -97,7 +104,7 @@ mod tests {
             ("x.y.s3-control.us-east-1.amazonaws.com", "s3"),
             ("x.y.s3-accesspoint.us-east-1.amazonaws.com", "s3"),
             ("sts.us-east-1.amazonaws.com", "execute-api"),
-            ("ecr.us-east-1.amazonaws.com", "ecr"),
+            ("route.s3.us-east-1.amazonaws.com", "s3-object-lambda"),
         ] {
             assert!(!signable(host_name, scope, &api), "{host_name} signed as {scope}");
         }
