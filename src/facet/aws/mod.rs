@@ -6,6 +6,7 @@ pub mod host;
 mod operation;
 mod resource;
 mod signable;
+mod unmodelled;
 
 use std::collections::BTreeMap;
 
@@ -155,6 +156,7 @@ pub fn extract_with_host(
     let signed = signature::parse(request.headers, &query, form.as_ref())?;
     let candidates = candidates(host, &signed)?;
     check_region(host, &signed)?;
+    check_account(host, &signed)?;
     signable::check(request.host, host, &signed, api)?;
 
     // The operation, by the model's protocol.
@@ -170,19 +172,21 @@ pub fn extract_with_host(
     if let Some(bucket) = host.and_then(|h| h.bucket.as_deref()) {
         segments.insert(0, bucket);
     }
-    let resolved = operation::resolve(
-        &candidates,
-        &operation::Request {
-            method: request.method,
-            segments,
-            query: &query,
-            headers: request.headers,
-            form: form.as_ref(),
-        },
-    )?;
+    let op_request = operation::Request {
+        method: request.method,
+        segments,
+        query: &query,
+        headers: request.headers,
+        form: form.as_ref(),
+    };
+    let resolved = match operation::resolve(&candidates, &op_request) {
+        Err(unknown @ AwsFacetError::UnknownOperation { .. }) => {
+            unmodelled::resolve(&candidates, host, &signed, &op_request).ok_or(unknown)?
+        }
+        resolved => resolved?,
+    };
     let operation = resolved.operation;
     let (account, account_name) = account(&signed, operation.unsigned, api)?;
-    check_account(host, resolved.service, account)?;
 
     let service = resolved.service.iam_prefix.clone().or_else(|| {
         // A service IAM has no prefix for is named as it is signed.
@@ -279,15 +283,16 @@ fn check_region(host: Option<&HostFacts>, signed: &Signed) -> Result<(), AwsFace
     }
 }
 
-/// The account a host names (`<account>.ddb.<region>`) and the key's must agree.
-/// S3 Control's host names the `AccountId` parameter, the owner of what the
-/// call names, which may be another account than the caller's: the key's
-/// account is the one the request acts as.
-fn check_account(host: Option<&HostFacts>, service: &Service, account: Option<AccountId>) -> Result<(), AwsFacetError> {
-    if service.name == "s3control" {
+/// The account a host names (`<account>.ddb.<region>`) and the key's must
+/// agree. S3 Control's host names its `AccountId` parameter instead, the
+/// owner of what the call names, which may be another account than the
+/// caller's: there the key's account is the one the request acts as.
+fn check_account(host: Option<&HostFacts>, signed: &Signed) -> Result<(), AwsFacetError> {
+    let Some(h) = host.filter(|h| !h.services().any(|s| s.name == "s3control")) else {
         return Ok(());
-    }
-    match (host.and_then(|h| h.account), account) {
+    };
+    let key = signed.access_key_id.as_deref().and_then(signature::account_of);
+    match (h.account, key) {
         (Some(named), Some(signed)) if named != signed => Err(AwsFacetError::Disagree {
             what: "account",
             host: named.to_string(),

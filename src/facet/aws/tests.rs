@@ -307,3 +307,163 @@ fn accounts_come_from_the_key_and_must_be_listed() {
     };
     assert_eq!(extract(&request, &api(&[])), Err(AwsFacetError::NoAccount));
 }
+
+#[test]
+fn credentials_in_form_bodies_give_the_account_and_the_operation() {
+    let body = "--b0undary\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\nuploads/report 100%.pdf\r\n\
+                --b0undary\r\nContent-Disposition: form-data; name=\"x-amz-credential\"\r\n\r\nAKIA222222222222CLAW/20261201/eu-west-1/s3/aws4_request\r\n\
+                --b0undary\r\nContent-Disposition: form-data; name=\"policy\"\r\n\r\neyJjb25kaXRpb25zIjpbXX0=\r\n\
+                --b0undary\r\nContent-Disposition: form-data; name=\"file\"; filename=\"r.pdf\"\r\n\r\n%PDF-1.7\r\n--b0undary--\r\n";
+    let post = facts(
+        "POST",
+        "reports.s3.eu-west-1.amazonaws.com",
+        "/",
+        &[("content-type", "multipart/form-data; boundary=b0undary")],
+        body,
+    )
+    .unwrap();
+    for (field, value) in [
+        ("action", "PostObject"),
+        ("iam_action", "s3:PutObject"),
+        ("account", "222222222222"),
+        ("region", "eu-west-1"),
+        ("bucket", "reports"),
+        ("key", "uploads/report 100%.pdf"),
+        ("resource", "arn:aws:s3:::reports/uploads/report 100%.pdf"),
+    ] {
+        assert_eq!(post.text(field), Some(value), "{field}");
+    }
+    assert!(post.signature.in_form);
+
+    // SimpleDB signs with SigV2 in the form: no region is signed, the host names one.
+    let sdb = facts(
+        "POST",
+        "sdb.eu-west-1.amazonaws.com",
+        "/",
+        &[("content-type", "application/x-www-form-urlencoded; charset=utf-8")],
+        "Action=ListDomains&Version=2009-04-15&AWSAccessKeyId=AKIA333333333333CLAW&SignatureVersion=2\
+         &SignatureMethod=HmacSHA256&Timestamp=2026-12-01T00%3A00%3A00Z&Signature=x",
+    )
+    .unwrap();
+    assert_eq!(sdb.text("action"), Some("ListDomains"));
+    assert_eq!(sdb.text("account"), Some("333333333333"));
+    assert_eq!(sdb.text("region"), Some("eu-west-1"));
+    assert_eq!(sdb.text("service"), Some("sdb"));
+}
+
+#[test]
+fn sigv2_names_no_region_so_the_region_is_the_hosts_or_absent() {
+    let v2 = ("authorization", "AWS AKIA111111111111CLAW:c2lnbmF0dXJl");
+    let regional = facts("GET", "b.s3.eu-west-1.amazonaws.com", "/k", &[v2], "").unwrap();
+    assert_eq!(regional.text("region"), Some("eu-west-1"));
+    let global = facts("GET", "b.s3.amazonaws.com", "/k", &[v2], "").unwrap();
+    assert_eq!(global.text("region"), None, "nothing signed or named says where");
+    assert_eq!(
+        global.signing_region.as_ref().map(|r| r.as_str()),
+        Some("us-east-1"),
+        "re-signed for the global endpoint's region"
+    );
+    let presigned = facts(
+        "GET",
+        "b.s3.amazonaws.com",
+        "/k?AWSAccessKeyId=AKIA111111111111CLAW&Expires=1700000000&Signature=x",
+        &[],
+        "",
+    )
+    .unwrap();
+    assert_eq!(presigned.text("region"), None);
+    assert_eq!(presigned.text("action"), Some("GetObject"));
+}
+
+#[test]
+fn a_customers_api_signed_for_execute_api_is_invoked_once_listed() {
+    let host = "abc123.execute-api.us-east-1.amazonaws.com";
+    let mut headers = HeaderMap::new();
+    headers.insert("authorization", signed("execute-api", "us-east-1").parse().unwrap());
+    let request = AwsRequest {
+        method: "POST",
+        host,
+        path: "/prod/orders",
+        query: None,
+        headers: &headers,
+        body: Some(b"{}"),
+    };
+    assert!(matches!(
+        extract(&request, &api(&[])),
+        Err(AwsFacetError::NotAServiceEndpoint { .. })
+    ));
+    let listed = AwsApi {
+        signed_hosts: vec![crate::net::HostPattern::parse(host).unwrap()],
+        ..AwsApi::default()
+    };
+    let invoke = extract(&request, &listed).unwrap();
+    assert_eq!(invoke.text("action"), Some("Invoke"));
+    assert_eq!(invoke.text("iam_action"), Some("execute-api:Invoke"));
+    assert_eq!(invoke.text("service"), Some("execute-api"));
+}
+
+#[test]
+fn service_names_are_iams_and_the_host_and_signing_names_stay_readable() {
+    let ses = facts(
+        "POST",
+        "email.eu-west-1.amazonaws.com",
+        "/",
+        &[
+            ("authorization", &signed("ses", "eu-west-1")),
+            ("content-type", "application/x-www-form-urlencoded"),
+        ],
+        "Action=SendEmail&Version=2010-12-01",
+    )
+    .unwrap();
+    assert_eq!(
+        (
+            ses.text("service"),
+            ses.text("endpoint_prefix"),
+            ses.text("signing_name")
+        ),
+        (Some("ses"), Some("email"), Some("ses"))
+    );
+    let cloudwatch = facts(
+        "POST",
+        "monitoring.us-east-1.amazonaws.com",
+        "/",
+        &[
+            ("authorization", &signed("monitoring", "us-east-1")),
+            ("x-amz-target", "GraniteServiceVersion20100801.ListMetrics"),
+            ("content-type", "application/x-amz-json-1.0"),
+        ],
+        "{}",
+    )
+    .unwrap();
+    assert_eq!(cloudwatch.text("service"), Some("cloudwatch"));
+    assert_eq!(cloudwatch.text("iam_action"), Some("cloudwatch:ListMetrics"));
+    let kinesis = facts(
+        "POST",
+        "111111111111.control-kinesis.us-east-1.amazonaws.com",
+        "/",
+        &[
+            ("authorization", &signed("kinesis", "us-east-1")),
+            ("x-amz-target", "Kinesis_20131202.DescribeStreamSummary"),
+        ],
+        "{}",
+    )
+    .unwrap();
+    assert_eq!(kinesis.text("action"), Some("DescribeStreamSummary"));
+    let lambda_response = facts(
+        "POST",
+        "route-1.s3-object-lambda.us-east-1.amazonaws.com",
+        "/WriteGetObjectResponse",
+        &[
+            ("authorization", &signed("s3-object-lambda", "us-east-1")),
+            ("x-amz-request-route", "route-1"),
+            ("x-amz-request-token", "t"),
+        ],
+        "",
+    )
+    .unwrap();
+    assert_eq!(
+        lambda_response.text("iam_action"),
+        Some("s3-object-lambda:WriteGetObjectResponse")
+    );
+    assert_eq!(lambda_response.text("signing_name"), Some("s3-object-lambda"));
+}
