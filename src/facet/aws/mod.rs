@@ -1,6 +1,8 @@
 //! The `aws` facet: service, region, account, operation, resource and
 //! parameters of a request to an AWS API, right for every protocol.
 
+mod arn;
+mod dependent;
 pub mod host;
 mod operation;
 mod resource;
@@ -101,7 +103,8 @@ pub struct AwsRequest<'a> {
 
 /// Whether facts for a request to the AWS host `host` need its body: the
 /// query protocols carry the operation in it, and JSON protocols carry the
-/// parameters (needed only when `params_read`, i.e. some rule reads `aws.params`).
+/// parameters (needed only when `params_read`, i.e. some rule reads `aws.params`
+/// or a field derived from it, such as `aws.resource`).
 pub fn needs_body(host: Option<&HostFacts>, headers: &HeaderMap, method: &str, params_read: bool) -> bool {
     if method.eq_ignore_ascii_case("GET") || method.eq_ignore_ascii_case("HEAD") {
         return false;
@@ -185,14 +188,28 @@ pub fn extract_with_host(
     } else {
         (None, None)
     };
-    let resource = resource::arn(
-        resolved.as_ref(),
-        bucket.as_deref(),
-        key.as_deref(),
-        params.as_ref(),
-        region.as_ref(),
-        account,
-    );
+    let iam_action = resolved
+        .as_ref()
+        .zip(operation)
+        .map(|(r, op)| resource::iam_action(r.service, &op.name, request.method));
+    let needs = resolved
+        .as_ref()
+        .map(|r| {
+            let call = arn::Call {
+                service: r.service,
+                protocol: r.protocol,
+                operation: operation.map(|op| op.name.as_str()),
+                params: params.as_ref(),
+                headers: request.headers,
+                bucket: bucket.as_deref(),
+                key: key.as_deref(),
+                region: region.as_ref(),
+                account,
+            };
+            let members = dependent::members(r.protocol, request.method, request.body, form.is_some());
+            dependent::of(&call, iam_action.as_deref(), members)
+        })
+        .unwrap_or_default();
     let endpoint_prefix = resolved.as_ref().map(|r| r.service.endpoint_prefix.clone());
     let signing_name = signed
         .service
@@ -204,14 +221,13 @@ pub fn extract_with_host(
         endpoint_prefix,
         signing_name,
         action: operation.map(|op| op.name.clone()),
-        iam_action: resolved
-            .as_ref()
-            .zip(operation)
-            .map(|(r, op)| resource::iam_action(r.service, &op.name, request.method)),
+        iam_action,
+        iam_actions: needs.iam_actions,
         account,
         account_name,
         region,
-        resource,
+        resource: needs.resource,
+        resources: needs.resources,
         bucket,
         key,
         params,
