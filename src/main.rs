@@ -123,7 +123,8 @@ enum PolicyCommand {
         /// The agent sending it.
         #[arg(long, default_value = "local")]
         agent: String,
-        /// An `aws` facet field, as `field=value` (repeatable), e.g. action=GetObject.
+        /// An `aws` facet field, as `field=value` (repeatable), e.g. action=GetObject; a list
+        /// field's items comma-separated, e.g. iam_actions=s3:PutObject,kms:GenerateDataKey.
         #[arg(long = "aws")]
         aws: Vec<String>,
     },

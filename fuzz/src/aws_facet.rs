@@ -9,7 +9,8 @@
 //! account; the facts agree with
 //! the host and signature (service, region), an action is one of the
 //! service's operations, bucket and key only on S3, `iam_action` is
-//! `prefix:Name` and `resource` an ARN.
+//! `prefix:Name` and first of `iam_actions`, `resource` an ARN and first of
+//! `resources` (all ARNs, present exactly when it is).
 
 use clawgate::aws::MODELS;
 use clawgate::config::AwsApi;
@@ -151,6 +152,21 @@ fn check_facts(request: &AwsRequest<'_>, host: Option<&HostFacts>, facts: &AwsFa
     }
     if let Some(resource) = &facts.resource {
         assert!(resource.starts_with("arn:"), "{resource:?} is not an ARN");
+    }
+    assert_eq!(
+        facts.resources.as_ref().and_then(|r| r.first()),
+        facts.resource.as_ref(),
+        "aws.resources must start with aws.resource"
+    );
+    for arn in facts.resources.iter().flatten() {
+        assert!(arn.starts_with("arn:"), "{arn:?} in aws.resources is not an ARN");
+    }
+    if let Some(actions) = &facts.iam_actions {
+        assert_eq!(
+            actions.first(),
+            facts.iam_action.as_ref(),
+            "aws.iam_actions must start with aws.iam_action"
+        );
     }
     assert_eq!(
         facts.method.as_deref(),

@@ -28,6 +28,8 @@ pub struct RuleTest {
     pub request: Option<TestRequest>,
     /// `aws` facets given directly (string fields).
     pub aws: Option<BTreeMap<String, String>>,
+    /// `aws` list fields given directly as lists (`iam_actions = [...]`).
+    pub aws_lists: BTreeMap<String, Vec<String>>,
     /// `aws.params` given directly.
     pub aws_params: Option<serde_json::Map<String, serde_json::Value>>,
     /// The expected action: `allow`, `deny` or `approve`.
@@ -157,7 +159,7 @@ fn read_test(item: &Item<'_>, errors: &mut Vec<ConfigError>) -> Option<RuleTest>
             body: r.text("body", errors).unwrap_or_default(),
         }
     });
-    let (mut aws, mut aws_params) = (None, None);
+    let (mut aws, mut aws_params, mut aws_lists) = (None, None, BTreeMap::new());
     if let Some(f) = s.nested("facets", FACET_SETTINGS, errors)
         && let Some(attr) = f.get("aws")
     {
@@ -167,11 +169,19 @@ fn read_test(item: &Item<'_>, errors: &mut Vec<ConfigError>) -> Option<RuleTest>
                     Some(serde_json::Value::Object(p)) => Some(p),
                     _ => None,
                 };
-                aws = Some(
-                    map.into_iter()
-                        .map(|(k, v)| (k, v.as_str().map_or_else(|| v.to_string(), str::to_string)))
-                        .collect(),
-                );
+                let text = |v: &serde_json::Value| v.as_str().map_or_else(|| v.to_string(), str::to_string);
+                let mut fields = BTreeMap::new();
+                for (k, v) in map {
+                    match &v {
+                        serde_json::Value::Array(items) => {
+                            aws_lists.insert(k, items.iter().map(text).collect());
+                        }
+                        _ => {
+                            fields.insert(k, text(&v));
+                        }
+                    }
+                }
+                aws = Some(fields);
             }
             _ => errors.push(f.invalid(
                 attr,
@@ -193,6 +203,7 @@ fn read_test(item: &Item<'_>, errors: &mut Vec<ConfigError>) -> Option<RuleTest>
         endpoint: s.reference("endpoint", errors),
         request,
         aws,
+        aws_lists,
         aws_params,
         expect: expect?,
         rule: s.text("rule", errors),

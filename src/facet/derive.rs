@@ -80,7 +80,7 @@ pub struct Seen<'a> {
     pub aws_host: Option<&'a HostFacts>,
     /// The endpoint's AWS settings, on an `aws_api` endpoint.
     pub api: Option<&'a AwsApi>,
-    /// Whether some rule reads `aws.params`.
+    /// Whether some rule reads `aws.params` or a field derived from it.
     pub reads_params: bool,
 }
 

@@ -1,5 +1,7 @@
 //! Requests described in words (method, URL, headers; `aws` fields given
-//! one by one), as rule tests and `clawgate policy explain` give them.
+//! one by one), as rule tests and `clawgate policy explain` give them. A
+//! list field is given as a list, or as one string of comma-separated items
+//! (`iam_actions=s3:PutObject,kms:GenerateDataKey` on the command line).
 
 use http::request::Parts;
 
@@ -27,6 +29,9 @@ pub enum DescribeError {
     /// A field name that is not an `aws` field.
     #[error("`aws.{0}` is not a facet field")]
     NotAField(String),
+    /// A list given to a field that is not a list.
+    #[error("`aws.{0}` is not a list; give it as a string")]
+    NotAList(String),
     /// A value that is not of its field's type.
     #[error("aws.{field}: {source}")]
     Id {
@@ -82,7 +87,19 @@ impl AwsFacts {
         Ok(facts)
     }
 
-    /// Sets the string field `name` to `value`, parsed into its type.
+    /// Sets the list field `name` to `items`.
+    pub fn set_list(&mut self, name: &str, items: Vec<String>) -> Result<(), DescribeError> {
+        match name {
+            "iam_actions" => self.iam_actions = Some(items),
+            "resources" => self.resources = Some(items),
+            _ if super::lookup("aws", name).is_some() => return Err(DescribeError::NotAList(name.to_string())),
+            _ => return Err(DescribeError::NotAField(name.to_string())),
+        }
+        Ok(())
+    }
+
+    /// Sets the field `name` to `value`, parsed into its type (a list field
+    /// to its comma-separated items).
     fn set(&mut self, name: &str, value: &str) -> Result<(), DescribeError> {
         let id = |field: &'static str| move |source| DescribeError::Id { field, source };
         let text = Some(value.to_string());
@@ -101,6 +118,10 @@ impl AwsFacts {
             "method" => self.method = text,
             "protocol" => {
                 self.protocol = Some(Protocol::parse(value).ok_or_else(|| DescribeError::Protocol(value.to_string()))?);
+            }
+            "iam_actions" | "resources" => {
+                let items = value.split(',').map(str::trim).filter(|item| !item.is_empty());
+                self.set_list(name, items.map(str::to_string).collect())?;
             }
             _ => return Err(DescribeError::NotAField(name.to_string())),
         }
@@ -130,5 +151,26 @@ mod tests {
         for (field, bad) in [("account", "12"), ("protocol", "soap"), ("colour", "red")] {
             assert!(AwsFacts::from_fields([(field, bad)], None).is_err(), "{field} = {bad}");
         }
+    }
+
+    #[test]
+    fn list_fields_are_given_as_lists_or_comma_separated() {
+        let mut facts = AwsFacts::from_fields([("iam_actions", "s3:PutObject, kms:GenerateDataKey,")], None).unwrap();
+        assert_eq!(
+            facts.list("iam_actions").unwrap(),
+            ["s3:PutObject", "kms:GenerateDataKey"]
+        );
+        facts
+            .set_list("resources", vec!["arn:aws:s3:::b/a,b".to_string()])
+            .unwrap();
+        assert_eq!(facts.list("resources").unwrap(), ["arn:aws:s3:::b/a,b"]);
+        assert!(matches!(
+            facts.set_list("action", vec![]),
+            Err(DescribeError::NotAList(_))
+        ));
+        assert!(matches!(
+            facts.set_list("colour", vec![]),
+            Err(DescribeError::NotAField(_))
+        ));
     }
 }

@@ -20,8 +20,9 @@ const SECRET_QUERY: [&str; 8] = [
 
 impl Facts {
     /// The facts worth recording and showing to people, flat
-    /// (`aws.action` → `PutObject`): no headers, no body parameters; the
-    /// query only off AWS (where the `aws` facts say what it does), and
+    /// (`aws.action` → `PutObject`, lists joined: `aws.iam_actions` →
+    /// `s3:PutObject, kms:GenerateDataKey`): no headers, no body parameters;
+    /// the query only off AWS (where the `aws` facts say what it does), and
     /// without signature or password parameters.
     pub fn flat(&self) -> BTreeMap<String, String> {
         let mut flat = BTreeMap::from([
@@ -49,6 +50,10 @@ impl Facts {
             flat.extend(
                 aws.texts()
                     .map(|(name, value)| (format!("aws.{name}"), value.to_string())),
+            );
+            flat.extend(
+                aws.lists()
+                    .map(|(name, items)| (format!("aws.{name}"), items.join(", "))),
             );
         }
         flat
@@ -87,5 +92,27 @@ mod tests {
             "{flat:?}"
         );
         assert!(!flat.keys().any(|k| k.starts_with("http.headers")));
+    }
+
+    #[test]
+    fn list_facets_are_joined() {
+        let aws = crate::facet::AwsFacts::from_fields(
+            [
+                ("iam_actions", "s3:PutObject,kms:GenerateDataKey"),
+                ("resources", "arn:aws:s3:::b/k"),
+            ],
+            None,
+        )
+        .unwrap();
+        let facts = crate::facet::Facts {
+            agent: crate::facet::AgentFacts {
+                name: AgentName::local(),
+            },
+            http: crate::facet::HttpFacts::default(),
+            aws: Some(aws),
+        };
+        let flat = facts.flat();
+        assert_eq!(flat["aws.iam_actions"], "s3:PutObject, kms:GenerateDataKey");
+        assert_eq!(flat["aws.resources"], "arn:aws:s3:::b/k");
     }
 }

@@ -11,7 +11,7 @@ mod schema;
 pub use derive::{HopError, Seen};
 pub use describe::{DescribeError, head as described_head};
 pub use http::HttpFacts;
-pub use schema::{FACETS, FacetField, FieldKind, HEAD_AWS_FIELDS, SCHEMA, lookup};
+pub use schema::{FACETS, FacetField, FieldKind, HEAD_AWS_FIELDS, PARAMS_AWS_FIELDS, SCHEMA, lookup};
 
 use crate::aws::Protocol;
 use crate::aws::signature::Signed;
@@ -51,14 +51,25 @@ pub struct AwsFacts {
     pub action: Option<String>,
     /// `aws.iam_action`: the action in IAM's spelling, e.g. `s3:GetObject`.
     pub iam_action: Option<String>,
+    /// `aws.iam_actions`: every IAM action the call needs, `iam_action`
+    /// first, then the dependent actions IAM documents for what the request
+    /// holds (`iam:PassRole` for a role handed to a service, `s3:GetObject`
+    /// for a copy's source, `kms:GenerateDataKey` for SSE-KMS).
+    pub iam_actions: Option<Vec<String>>,
     /// `aws.account`: the account the access key id names.
     pub account: Option<AccountId>,
     /// `aws.account_name`: the account's name in the endpoint's `accounts`.
     pub account_name: Option<String>,
     /// `aws.region`: the credential scope's region, else the host's.
     pub region: Option<Region>,
-    /// `aws.resource`: the ARN the request names.
+    /// `aws.resource`: the ARN IAM evaluates the call's action on, e.g.
+    /// `arn:aws:s3:::bucket/key` (partial where the request names a resource
+    /// by a short name: a secret without its suffix, a role without its path).
     pub resource: Option<String>,
+    /// `aws.resources`: every ARN the call names, `resource` first, then the
+    /// others (GetParameters' names, BatchGetItem's tables, a copy's source,
+    /// a role passed); absent when `resource` is.
+    pub resources: Option<Vec<String>>,
     /// `aws.bucket`: the S3 bucket.
     pub bucket: Option<String>,
     /// `aws.key`: the S3 object key.

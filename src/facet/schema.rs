@@ -13,6 +13,8 @@ pub enum FieldKind {
     Multi,
     /// A map of parameter names to JSON-like values.
     Params,
+    /// A list of strings.
+    List,
 }
 
 /// How a string field is read.
@@ -23,6 +25,9 @@ pub enum ReadText {
     /// From the `aws` facts.
     Aws(for<'a> fn(&'a AwsFacts) -> Option<&'a str>),
 }
+
+/// How a list field is read (all are `aws` fields).
+pub type ReadList = for<'a> fn(&'a AwsFacts) -> Option<&'a [String]>;
 
 /// One field of a facet, e.g. `aws.action`.
 #[derive(Debug, Clone, Copy)]
@@ -35,14 +40,14 @@ pub struct FacetField {
     pub kind: FieldKind,
     /// Its value, for [`FieldKind::String`] fields (`None` for the others).
     pub text: Option<ReadText>,
+    /// Its value, for [`FieldKind::List`] fields (`None` for the others).
+    pub list: Option<ReadList>,
 }
 
 const fn text(facet: &'static str, name: &'static str, read: ReadText) -> FacetField {
     FacetField {
-        facet,
-        name,
-        kind: FieldKind::String,
         text: Some(read),
+        ..other(facet, name, FieldKind::String)
     }
 }
 
@@ -52,6 +57,15 @@ const fn other(facet: &'static str, name: &'static str, kind: FieldKind) -> Face
         name,
         kind,
         text: None,
+        list: None,
+    }
+}
+
+/// A list field of the `aws` facet.
+const fn aws_list(name: &'static str, read: ReadList) -> FacetField {
+    FacetField {
+        list: Some(read),
+        ..other("aws", name, FieldKind::List)
     }
 }
 
@@ -78,10 +92,12 @@ pub const SCHEMA: &[FacetField] = &[
     aws("signing_name", |a| a.signing_name.as_deref()),
     aws("action", |a| a.action.as_deref()),
     aws("iam_action", |a| a.iam_action.as_deref()),
+    aws_list("iam_actions", |a| a.iam_actions.as_deref()),
     aws("account", |a| a.account.as_ref().map(|id| id.as_str())),
     aws("account_name", |a| a.account_name.as_deref()),
     aws("region", |a| a.region.as_ref().map(|r| r.as_str())),
     aws("resource", |a| a.resource.as_deref()),
+    aws_list("resources", |a| a.resources.as_deref()),
     aws("bucket", |a| a.bucket.as_deref()),
     aws("key", |a| a.key.as_deref()),
     other("aws", "params", FieldKind::Params),
@@ -92,6 +108,11 @@ pub const SCHEMA: &[FacetField] = &[
 /// The `aws` fields a request's head settles whatever its protocol (the
 /// host, the signature, the method); the others may come from its body.
 pub const HEAD_AWS_FIELDS: [&str; 5] = ["service", "account", "account_name", "region", "method"];
+
+/// The `aws` fields derived from the request's parameters, which JSON
+/// protocols carry in the body: a rule reading one has bodies read for them
+/// (up to [`MAX_PARAMS_BODY`](super::aws::MAX_PARAMS_BODY)), as for `aws.params`.
+pub const PARAMS_AWS_FIELDS: [&str; 4] = ["params", "resource", "resources", "iam_actions"];
 
 /// The facets: `agent`, `http`, `aws`.
 pub const FACETS: [&str; 3] = ["agent", "http", "aws"];
@@ -109,12 +130,22 @@ impl FacetField {
             ReadText::Aws(read) => read(facts.aws.as_ref()?),
         }
     }
+
+    /// This field's value in `facts`, if it is a list field the request has.
+    pub fn read_list<'a>(&self, facts: &'a Facts) -> Option<&'a [String]> {
+        (self.list?)(facts.aws.as_ref()?)
+    }
 }
 
 impl Facts {
     /// The string field `facet.name`, if the request has it.
     pub fn text(&self, facet: &str, name: &str) -> Option<&str> {
         lookup(facet, name)?.read(self)
+    }
+
+    /// The list field `facet.name`, if the request has it.
+    pub fn list(&self, facet: &str, name: &str) -> Option<&[String]> {
+        lookup(facet, name)?.read_list(self)
     }
 }
 
@@ -133,5 +164,15 @@ impl AwsFacts {
             ReadText::Aws(read) => Some((f.name, read(self)?)),
             ReadText::Facts(_) => None,
         })
+    }
+
+    /// The list field `aws.name`, if the request has it.
+    pub fn list(&self, name: &str) -> Option<&[String]> {
+        (lookup("aws", name)?.list?)(self)
+    }
+
+    /// Every list field the request has, in schema order (`resources` → the ARNs).
+    pub fn lists(&self) -> impl Iterator<Item = (&'static str, &[String])> + '_ {
+        SCHEMA.iter().filter_map(move |f| Some((f.name, (f.list?)(self)?)))
     }
 }

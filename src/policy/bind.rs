@@ -65,17 +65,16 @@ impl VariableResolver for Bound<'_> {
                     .get_or_init(|| aws?.params.as_ref().map(params))
                     .as_deref()?,
             ),
-            _ => CowVal::owned(CelString::from(string_field(facts, name)?)),
+            _ => {
+                let (facet, field) = name.split_once('.')?;
+                match facts.list(facet, field) {
+                    Some(items) => CowVal::Owned(list(items)),
+                    None => CowVal::owned(CelString::from(facts.text(facet, field)?)),
+                }
+            }
         };
         Some(value)
     }
-}
-
-/// A string field by its dotted name (`aws.action`), if present, read
-/// through the schema.
-fn string_field<'f>(facts: &'f Facts, name: &str) -> Option<&'f str> {
-    let (facet, field) = name.split_once('.')?;
-    facts.text(facet, field)
 }
 
 /// A facet as an object, for `has(aws.bucket)` and for reaching its fields
@@ -126,9 +125,12 @@ impl Indexer for FacetVal<'_> {
             (Facet::Http, "query") => Some(multi(&facts.http.query)),
             (Facet::Http, "headers") => Some(multi(&facts.http.headers)),
             (Facet::Aws, "params") => facts.aws.as_ref().and_then(|a| a.params.as_ref()).map(params),
-            _ => facts
-                .text(prefix, field)
-                .map(|s| Box::new(CelString::from(s.to_string())) as Box<dyn Val>),
+            _ => match facts.list(prefix, field) {
+                Some(items) => Some(list(items)),
+                None => facts
+                    .text(prefix, field)
+                    .map(|s| Box::new(CelString::from(s.to_string())) as Box<dyn Val>),
+            },
         };
         value
             .map(CowVal::Owned)
@@ -143,17 +145,18 @@ impl Indexer for FacetVal<'_> {
     }
 }
 
+/// A list of strings as a CEL value.
+fn list(items: &[String]) -> Box<dyn Val> {
+    to_val(strings(items))
+}
+
+fn strings(items: &[String]) -> Value {
+    Value::List(Arc::new(items.iter().map(|v| Value::from(v.as_str())).collect()))
+}
+
 /// A map of lists of strings as a CEL value.
 fn multi(map: &BTreeMap<String, Vec<String>>) -> Box<dyn Val> {
-    let value: HashMap<String, Value> = map
-        .iter()
-        .map(|(k, vs)| {
-            (
-                k.clone(),
-                Value::List(Arc::new(vs.iter().map(|v| Value::from(v.as_str())).collect())),
-            )
-        })
-        .collect();
+    let value: HashMap<String, Value> = map.iter().map(|(k, vs)| (k.clone(), strings(vs))).collect();
     to_val(Value::from(value))
 }
 

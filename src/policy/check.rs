@@ -6,13 +6,14 @@ use cel::Program;
 use cel::common::ast::{EntryExpr, Expr, IdedExpr, LiteralValue};
 
 use crate::config::{ConditionText, ConfigError, Location};
-use crate::facet::{FACETS, FieldKind, HEAD_AWS_FIELDS, SCHEMA, lookup};
+use crate::facet::{FACETS, FieldKind, HEAD_AWS_FIELDS, PARAMS_AWS_FIELDS, SCHEMA, lookup};
 
 /// A condition compiled and checked, with the regex patterns it uses.
 pub(super) struct Checked {
     pub program: Program,
     pub patterns: Vec<String>,
-    /// Whether the condition may read `aws.params` (it names it, or `aws` whole).
+    /// Whether the condition may read `aws.params` or a field derived from
+    /// it (`aws.resource`, `aws.iam_actions`, ...): it names one, or `aws` whole.
     pub reads_params: bool,
     /// Whether it may read an `aws` field that can come from the body.
     pub reads_body: bool,
@@ -180,7 +181,7 @@ impl Walk<'_> {
             );
             return;
         }
-        if root == "aws" && chain.get(1).is_none_or(|(field, _)| *field == "params") {
+        if root == "aws" && chain.get(1).is_none_or(|(field, _)| PARAMS_AWS_FIELDS.contains(field)) {
             self.reads_params = true;
         }
         if root == "aws" && chain.get(1).is_none_or(|(field, _)| !HEAD_AWS_FIELDS.contains(field)) {
@@ -206,12 +207,13 @@ impl Walk<'_> {
             self.error(field_id, 1, format!("`{full}` is not a facet field{hint}"));
             return;
         };
-        if let (Some(&(deeper, id)), FieldKind::String) = (chain.get(2), known.kind) {
-            self.error(
-                id,
-                1,
-                format!("`{root}.{field}` is a string; it has no field `{deeper}`"),
-            );
+        let what = match known.kind {
+            FieldKind::String => "a string",
+            FieldKind::List => "a list",
+            FieldKind::Multi | FieldKind::Params => return,
+        };
+        if let Some(&(deeper, id)) = chain.get(2) {
+            self.error(id, 1, format!("`{root}.{field}` is {what}; it has no field `{deeper}`"));
         }
     }
 

@@ -36,7 +36,8 @@ pub struct Policy {
     rules: Vec<Compiled>,
     /// The CEL root scope: standard functions plus a cached `matches`.
     root: Context<'static, 'static>,
-    /// Whether any rule may read `aws.params` (then bodies are read for them).
+    /// Whether any rule may read `aws.params` or a field derived from it
+    /// (then bodies are read for them).
     reads_params: bool,
 }
 
@@ -104,8 +105,9 @@ impl Policy {
         })
     }
 
-    /// Whether some rule may read `aws.params`, so request bodies must be
-    /// read (up to 1 MiB) before deciding.
+    /// Whether some rule may read `aws.params` or a field derived from it
+    /// (`aws.resource`, `aws.resources`, `aws.iam_actions`), so request
+    /// bodies must be read (up to 1 MiB) before deciding.
     pub fn reads_params(&self) -> bool {
         self.reads_params
     }

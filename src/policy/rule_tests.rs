@@ -106,7 +106,11 @@ pub fn test_facts(policy: &Policy, test: &RuleTest) -> Result<(EndpointId, Resul
     };
     if let Some(fields) = &test.aws {
         let pairs = fields.iter().map(|(k, v)| (k.as_str(), v.as_str()));
-        facts.aws = Some(AwsFacts::from_fields(pairs, test.aws_params.clone()).map_err(|e| e.to_string())?);
+        let mut aws = AwsFacts::from_fields(pairs, test.aws_params.clone()).map_err(|e| e.to_string())?;
+        for (name, items) in &test.aws_lists {
+            aws.set_list(name, items.clone()).map_err(|e| e.to_string())?;
+        }
+        facts.aws = Some(aws);
     }
     Ok((endpoint, Ok(facts)))
 }

@@ -183,6 +183,41 @@ fn no_match_denies_and_an_evaluation_error_denies_with_the_error() {
 }
 
 #[test]
+fn list_facets_read_as_lists_in_cel_and_fail_closed_when_absent() {
+    let text = format!(
+        "{ENDPOINT}\nrule \"no roles passed\" {{\n  priority = 1\n  match = \"iam:PassRole\" in aws.iam_actions\n  action = \"deny\"\n}}\n\
+         rule \"prod buckets\" {{\n  match = aws.resources.exists(r, r.startsWith(\"arn:aws:s3:::prod-\"))\n  action = \"allow\"\n}}\n"
+    );
+    let policy = load(&text).unwrap();
+    assert!(policy.reads_params(), "JSON bodies carry what the lists come from");
+    let passes = aws(&[
+        ("iam_actions", "lambda:CreateFunction,iam:PassRole"),
+        ("resources", "arn:aws:s3:::prod-a"),
+    ]);
+    assert!(matches!(decide(&policy, &passes), Decision::Deny(Denial::Rule { rule, .. }) if rule == "no roles passed"));
+    let reads = aws(&[
+        ("iam_actions", "s3:GetObject"),
+        ("resources", "arn:aws:s3:::dev-a,arn:aws:s3:::prod-b/k"),
+    ]);
+    assert!(matches!(decide(&policy, &reads), Decision::Allow(m) if m.rule == "prod buckets"));
+    let unknown = aws(&[("action", "GetObject")]);
+    assert!(
+        matches!(decide(&policy, &unknown), Decision::Deny(Denial::Error { rule, .. }) if rule == "no roles passed")
+    );
+    let text = format!("{ENDPOINT}\nrule \"r\" {{\n  match = aws.resources.arn == \"x\"\n  action = \"allow\"\n}}\n");
+    let errors = load(&text).err().unwrap();
+    assert!(
+        errors[0].contains("`aws.resources` is a list; it has no field `arn`"),
+        "{errors:?}"
+    );
+    let text = format!("{ENDPOINT}\nrule \"r\" {{\n  match = aws.resource == \"x\"\n  action = \"allow\"\n}}\n");
+    assert!(
+        load(&text).unwrap().reads_params(),
+        "aws.resource comes from JSON bodies too"
+    );
+}
+
+#[test]
 fn disabled_rules_and_other_endpoints_do_not_decide() {
     let text = format!(
         "{ENDPOINT}\nendpoint \"https\" \"github\" {{\n  hosts = [\"api.github.com\"]\n}}\n\

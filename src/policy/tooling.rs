@@ -108,6 +108,7 @@ pub fn explain(
         endpoint: None,
         request: Some(request),
         aws: (!aws.is_empty()).then(|| aws.into_iter().collect()),
+        aws_lists: std::collections::BTreeMap::new(),
         aws_params: None,
         expect: "allow".to_string(),
         rule: None,
@@ -160,6 +161,9 @@ fn write_facts(text: &mut String, facts: &Facts) {
         Some(aws) => {
             for (field, value) in aws.texts() {
                 let _ = writeln!(text, "  aws.{field} = {value:?}");
+            }
+            for (field, items) in aws.lists() {
+                let _ = writeln!(text, "  aws.{field} = {items:?}");
             }
             if let Some(params) = &aws.params {
                 let _ = writeln!(text, "  aws.params = {}", serde_json::Value::Object(params.clone()));

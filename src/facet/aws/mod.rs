@@ -1,6 +1,8 @@
 //! The `aws` facet: service, region, account, operation, resource and
 //! parameters of a request to an AWS API, right for every protocol.
 
+mod arn;
+mod dependent;
 mod form;
 pub mod host;
 mod operation;
@@ -119,7 +121,8 @@ pub struct AwsRequest<'a> {
 /// Whether facts for a request to the AWS host `host` need its body: the
 /// query protocols carry the operation in it, JSON protocols carry the
 /// parameters (needed only when `params_read`, i.e. some rule reads
-/// `aws.params`), and forms may carry the credential (S3's POST uploads).
+/// `aws.params` or a field derived from it, such as `aws.resource`), and
+/// forms may carry the credential (S3's POST uploads).
 pub fn needs_body(host: Option<&HostFacts>, headers: &HeaderMap, method: &str, params_read: bool) -> bool {
     if method.eq_ignore_ascii_case("GET") || method.eq_ignore_ascii_case("HEAD") {
         return false;
@@ -202,14 +205,20 @@ pub fn extract_with_host(
     } else {
         (None, None)
     };
-    let resource = resource::arn(
-        &resolved,
-        bucket.as_deref(),
-        key.as_deref(),
-        params.as_ref(),
-        region.as_ref(),
+    let iam_action = operation.iam_action.clone();
+    let call = arn::Call {
+        service: resolved.service,
+        protocol: resolved.protocol,
+        operation: Some(operation.name.as_str()),
+        params: params.as_ref(),
+        headers: request.headers,
+        bucket: bucket.as_deref(),
+        key: key.as_deref(),
+        region: region.as_ref(),
         account,
-    );
+    };
+    let members = dependent::members(resolved.protocol, request.method, request.body, form.is_some());
+    let needs = dependent::of(&call, iam_action.as_deref(), members);
     let signing_name = signed
         .service
         .as_ref()
@@ -219,11 +228,13 @@ pub fn extract_with_host(
         endpoint_prefix: Some(resolved.service.endpoint_prefix.clone()),
         signing_name: Some(signing_name),
         action: Some(operation.name.clone()),
-        iam_action: operation.iam_action.clone(),
+        iam_action,
+        iam_actions: needs.iam_actions,
         account,
         account_name,
         region,
-        resource,
+        resource: needs.resource,
+        resources: needs.resources,
         bucket,
         key,
         params,

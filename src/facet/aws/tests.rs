@@ -14,14 +14,14 @@ fn api(accounts: &[(&str, &str)]) -> AwsApi {
     }
 }
 
-fn signed(service: &str, region: &str) -> String {
+pub(super) fn signed(service: &str, region: &str) -> String {
     format!(
         "AWS4-HMAC-SHA256 Credential=AKIA111111111111XXXX/20261123/{region}/{service}/aws4_request, SignedHeaders=host, Signature=0"
     )
 }
 
 /// Facts for `method host path?query` with `headers` and `body`.
-fn facts(
+pub(super) fn facts(
     method: &str,
     host: &str,
     target: &str,

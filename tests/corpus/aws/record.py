@@ -281,6 +281,9 @@ def expected(client_name, model, send, account, resource=None, params_expect=Tru
             if isinstance(v, str) and v.startswith("arn:"):
                 resource = v
                 break
+    if resource and client_name == "lambda" and params.get("Qualifier") and resource.count(":") == 6:
+        # IAM evaluates an invocation of a version or alias on the qualified ARN
+        resource += ":" + params["Qualifier"]
     if resource:
         exp["resource"] = resource
     if params_expect and model.resolved_protocol in JSON_PROTOCOLS and client_name not in ("s3",):
