@@ -122,6 +122,27 @@ def bound_members(model, op):
     return tuple(",".join(sorted(s)) or "-" for s in (req_query, req_header, all_query))
 
 
+def arn_members(model, op):
+    """The top-level input members that name a resource by its ARN (a member
+    or shape name ending `Arn`/`ARN` in any case, or a string shape whose
+    pattern is an ARN's), as the request carries them (the location name where
+    the model gives one), in the model's order, as a comma list or "-".
+    `aws.resource` falls back to the first of these a request sets, never to
+    a member the operation does not have."""
+    shapes = model.get("shapes") or {}
+    shape = shapes.get((op.get("input") or {}).get("shape")) or {}
+    names = []
+    for member, ref in (shape.get("members") or {}).items():
+        if ref.get("location") == "header":
+            continue
+        target = ref.get("shape") or ""
+        pattern = (shapes.get(target) or {}).get("pattern") or ""
+        if (member.lower().endswith("arn") or target.lower().endswith("arn")
+                or "arn:" in pattern):
+            names.append(ref.get("locationName") or member)
+    return ",".join(names) or "-"
+
+
 # --------------------------------------------------------------------------
 # IAM: which service prefix, which action
 # --------------------------------------------------------------------------
@@ -807,6 +828,7 @@ def main():
             ] + [field(v, w) for v in bound_members(model, op)] + [
                 field(action, w),
                 field(op_prefix.get(op_name, "-"), w),
+                field(arn_members(model, op), w),
             ]))
             n_ops += 1
 

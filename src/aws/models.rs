@@ -160,6 +160,8 @@ pub struct Operation {
     /// The IAM action it needs, in IAM's spelling (`s3:PutBucketCORS`);
     /// `None` where IAM names none.
     pub iam_action: Option<String>,
+    /// The parameters that name a resource by ARN (`TopicArn`), in the model's order.
+    pub arn_members: Vec<String>,
 }
 
 impl PartialEq for Service {
@@ -242,6 +244,7 @@ impl Models {
                     query_keys,
                     iam,
                     _host_prefix,
+                    arns,
                 ] => {
                     if let Some(service) = services.last_mut() {
                         let iam_action = dash(iam).and_then(|a| match (a.contains(':'), &service.iam_prefix) {
@@ -260,6 +263,7 @@ impl Models {
                             required_headers: list(required_headers),
                             query_keys: list(query_keys),
                             iam_action,
+                            arn_members: list(arns),
                         });
                     }
                 }

@@ -210,6 +210,7 @@ pub fn extract_with_host(
         service: resolved.service,
         protocol: resolved.protocol,
         operation: Some(operation.name.as_str()),
+        arn_members: &operation.arn_members,
         params: params.as_ref(),
         headers: request.headers,
         bucket: bucket.as_deref(),

@@ -467,3 +467,37 @@ fn service_names_are_iams_and_the_host_and_signing_names_stay_readable() {
     );
     assert_eq!(lambda_response.text("signing_name"), Some("s3-object-lambda"));
 }
+
+#[test]
+fn a_member_the_operation_lacks_names_no_resource() {
+    let glue = |body: &str| {
+        facts(
+            "POST",
+            "glue.us-east-1.amazonaws.com",
+            "/",
+            &[
+                ("authorization", &signed("glue", "us-east-1")),
+                ("x-amz-target", "AWSGlue.GetJob"),
+            ],
+            body,
+        )
+        .unwrap()
+    };
+    let spoofed = glue(r#"{"JobName":"nightly","TopicArn":"arn:aws:sns:us-east-1:111111111111:allowed"}"#);
+    assert_eq!(spoofed.text("resource"), None, "GetJob has no TopicArn");
+    let sfn = facts(
+        "POST",
+        "states.us-east-1.amazonaws.com",
+        "/",
+        &[
+            ("authorization", &signed("states", "us-east-1")),
+            ("x-amz-target", "AWSStepFunctions.StartExecution"),
+        ],
+        r#"{"BogusArn":"arn:aws:states:us-east-1:111111111111:stateMachine:allowed","stateMachineArn":"arn:aws:states:us-east-1:111111111111:stateMachine:real"}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        sfn.text("resource"),
+        Some("arn:aws:states:us-east-1:111111111111:stateMachine:real")
+    );
+}

@@ -28,6 +28,7 @@ fn unmodelled(name: &str, method: &str, iam_action: &str) -> Operation {
         required_headers: Vec::new(),
         query_keys: Vec::new(),
         iam_action: Some(iam_action.to_string()),
+        arn_members: Vec::new(),
     }
 }
 

@@ -11,7 +11,7 @@ mod services;
 
 use http::HeaderMap;
 
-use crate::aws::{Protocol, Service};
+use crate::aws::{MODELS, Protocol, Service};
 use crate::ids::{AccountId, Region};
 use crate::net::query::{Plus, percent_decode};
 
@@ -26,8 +26,10 @@ pub struct Call<'a> {
     pub service: &'a Service,
     /// The protocol the request used.
     pub protocol: Protocol,
-    /// The operation's name, when the model knows it.
+    /// The operation's name.
     pub operation: Option<&'a str>,
+    /// The parameters the operation names resources by ARN in (`TopicArn`).
+    pub arn_members: &'a [String],
     /// The parameters, when they could be read.
     pub params: Option<&'a Params>,
     /// The request's headers.
@@ -44,10 +46,12 @@ pub struct Call<'a> {
 
 /// Every resource ARN the call names, the one IAM evaluates first; empty
 /// when none can be derived. Services without a builder of their own (and
-/// calls a builder finds nothing in) get the first parameter that is an ARN,
-/// one named as an ARN (`TopicArn`) before any other. A query-protocol call
-/// that repeats a parameter names none: which of the values AWS takes is
-/// not ours to guess (its lists are flattened into distinct keys, `Name.1`).
+/// calls a builder finds nothing in) get the first of the operation's ARN
+/// parameters the request sets (`TopicArn`), never a member the operation
+/// does not have: JSON services ignore unknown members, so an agent could
+/// add one naming any resource. A query-protocol call that repeats a
+/// parameter names none: which of the values AWS takes is not ours to guess
+/// (its lists are flattened into distinct keys, `Name.1`).
 pub fn resources(call: &Call<'_>) -> Vec<String> {
     if call.repeats_a_parameter() {
         return Vec::new();
@@ -58,41 +62,21 @@ pub fn resources(call: &Call<'_>) -> Vec<String> {
     if !built.is_empty() || call.service.name == "s3" {
         return dedup(built);
     }
-    let Some(params) = call.params else {
-        return Vec::new();
-    };
-    let arns = || {
-        params
-            .iter()
-            .filter_map(|(k, v)| Some((k, v.as_str()?)))
-            .filter(|(_, v)| is_arn(v))
-    };
-    arns()
-        .find(|(k, _)| k.ends_with("Arn") || k.ends_with("ARN"))
-        .or_else(|| arns().next())
-        .map(|(_, v)| v.to_string())
+    call.arn_members
+        .iter()
+        .find_map(|member| call.param(member).filter(|v| is_arn(v)))
+        .map(str::to_string)
         .into_iter()
         .collect()
 }
 
 /// The partition a region is in, by botocore's partitions' region patterns
-/// (`partitions.json`); `aws` for anything else.
+/// (`partitions.json`, through the operation table); `aws` for anything else.
 pub fn partition(region: Option<&Region>) -> &'static str {
-    // Longest prefixes first: `us-gov-` and `us-iso*-` before the default.
-    const PARTITIONS: [(&str, &str); 7] = [
-        ("cn-", "aws-cn"),
-        ("us-gov-", "aws-us-gov"),
-        ("us-iso-", "aws-iso"),
-        ("us-isob-", "aws-iso-b"),
-        ("us-isof-", "aws-iso-f"),
-        ("eu-isoe-", "aws-iso-e"),
-        ("eusc-", "aws-eusc"),
-    ];
-    let region = region.map(Region::as_str).unwrap_or_default();
-    PARTITIONS
-        .iter()
-        .find(|(prefix, _)| region.starts_with(prefix))
-        .map_or("aws", |(_, partition)| partition)
+    let models: &'static crate::aws::Models = &MODELS;
+    region
+        .and_then(|r| models.partitions().iter().find(|p| p.has_region(r.as_str())))
+        .map_or("aws", |p| p.id.as_str())
 }
 
 impl Call<'_> {
