@@ -442,6 +442,44 @@ def check_action(action, prefix, iam_actions, where):
 # Host patterns from endpoint rule sets
 # --------------------------------------------------------------------------
 
+# Domains some rule sets put service hosts under that are no partition's DNS
+# suffix, by partition: `on.aws` (OpenSearch memory spaces, Neptune Analytics),
+# and the sign-in service's own domains. Hosts under them are read like any
+# other; a name no pattern matches (a Lambda function URL under `on.aws`) is
+# still no service endpoint.
+EXTRA_SUFFIXES = {
+    "aws": ["on.aws", "signin.aws", "aws.amazon.com"],
+    "aws-cn": ["amazonaws.cn"],
+    "aws-eusc": ["amazonaws-eusc.eu"],
+    "aws-iso": ["c2shome.ic.gov"],
+    "aws-iso-b": ["sc2shome.sgov.gov"],
+    "aws-iso-e": ["csphome.adc-e.uk"],
+    "aws-iso-f": ["csphome.hci.ic.gov"],
+    "aws-us-gov": ["amazonaws-us-gov.com"],
+}
+
+# Hosts a service's API hands out (endpoint discovery, GetDataEndpoint) rather
+# than its rule set: every label is assigned by AWS, none chosen by a customer,
+# so AWS answers them. Model name -> patterns, signed as the model signs.
+DISCOVERED_HOSTS = {
+    # DescribeEndpoints: `ingest-cell1.timestream.<region>`, dual-stack
+    # `timestream-ingest-cell1.<region>.api.aws`.
+    "timestream-write": ["ingest-*.timestream.{region}", "ingest-*.timestream-fips.{region}",
+                         "timestream-ingest-*.{region}"],
+    "timestream-query": ["query-*.timestream.{region}", "query-*.timestream-fips.{region}",
+                         "timestream-query-*.{region}"],
+    # Predict's PredictEndpoint.
+    "machinelearning": ["realtime.machinelearning.{region}"],
+    # GetDataEndpoint / GetSignalingChannelEndpoint: `b-1234abcd.kinesisvideo.<region>`.
+    "kinesis-video-archived-media": ["*.kinesisvideo.{region}"],
+    "kinesis-video-media": ["*.kinesisvideo.{region}"],
+    "kinesis-video-signaling": ["*.kinesisvideo.{region}"],
+    "kinesis-video-webrtc-storage": ["*.kinesisvideo.{region}"],
+    # DescribeContainer's Endpoint: `<id>.data.mediastore.<region>`.
+    "mediastore-data": ["*.data.mediastore.{region}"],
+}
+
+
 class Partitions(object):
     def __init__(self, data):
         self.records = []
@@ -456,6 +494,7 @@ class Partitions(object):
             self.records.append(rec)
             self.suffixes.add(out["dnsSuffix"].lower())
             self.suffixes.add(out["dualStackDnsSuffix"].lower())
+            self.suffixes.update(EXTRA_SUFFIXES.get(p.get("id"), []))
             self.region_res.append(re.compile(p["regionRegex"]))
         if len(self.records) < 2:
             fail("partitions.json: fewer than 2 partitions")
@@ -641,13 +680,16 @@ def convert_host_prefix(hp, model, op, where):
     return "".join(l + "." for l in out) + fragment
 
 
-def first_label_literal(pattern):
+def takes_host_prefix(pattern):
+    """Whether a hostPrefix goes in front of pattern: its first label is a
+    literal or the region (`{region}.neptune-graph`), not an id of its own."""
     first = pattern.split(".", 1)[0]
-    return "{" not in first and "*" not in first
+    return first == "{region}" or ("{" not in first and "*" not in first)
 
 
 def service_hosts(name, model, rule_set, signing, partitions, skipped):
-    """{pattern: set of signing names} from the rule set, before hostPrefixes."""
+    """{pattern: (signing names, fixed signing regions)} from the rule set
+    and DISCOVERED_HOSTS, before hostPrefixes."""
     static = {}
     for op_name, op in (model.get("operations") or {}).items():
         for k, v in (op.get("staticContextParams") or {}).items():
@@ -675,18 +717,39 @@ def service_hosts(name, model, rule_set, signing, partitions, skipped):
                 fail("%s: host uses {%s}, bound to non-label values %r"
                      % (name, v, sorted(static[v], key=str)))
         names = set()
+        regions = set()
         for scheme in (ep.get("properties") or {}).get("authSchemes") or []:
             sn = scheme.get("signingName")
             if sn is None:
-                names.add(signing)
+                names.add(signing.lower())
             elif not isinstance(sn, str) or not re.match(r"^[A-Za-z0-9-]+$", sn):
                 fail("%s: odd authSchemes signingName %r" % (name, sn))
             else:
-                names.add(sn)
+                names.add(sn.lower())
+            # A global service's regional hosts may sign for one fixed region.
+            sr = scheme.get("signingRegion")
+            if isinstance(sr, str) and "implicitGlobalRegion" in sr:
+                regions.add("global")
+            elif isinstance(sr, str) and "{" not in sr:
+                if not partitions.is_region(sr):
+                    fail("%s: odd authSchemes signingRegion %r" % (name, sr))
+                regions.add(sr)
         if not names:
-            names.add(signing)
+            names.add(signing.lower())
         for pat in template_patterns(url, ctx, partitions, "%s %s" % (name, url), skipped):
-            hosts.setdefault(pat, set()).update(names)
+            names_, regions_ = hosts.setdefault(pat, (set(), set()))
+            names_.update(names)
+            regions_.update(regions)
+    for pat in DISCOVERED_HOSTS.get(name, []):
+        hosts.setdefault(pat, (set(), set()))[0].add(signing.lower())
+    # A service that signs some hosts for a fixed region (a global service,
+    # us-east-1) is signed for it on its regional, FIPS and dual-stack hosts
+    # too: botocore does so (Health, Billing Conductor, Shield, WAF Classic).
+    fixed = set()
+    for _, regions in hosts.values():
+        fixed.update(regions)
+    for _, regions in hosts.values():
+        regions.update(fixed)
     return hosts
 
 
@@ -724,6 +787,8 @@ def main():
     ]
     for rec in partitions.records:
         lines.append("\t".join(["P"] + [field(v, "partition %s" % rec[0]) for v in rec]))
+        for suffix in EXTRA_SUFFIXES.get(rec[0], []):
+            lines.append("\t".join(["X", field(rec[0], "partition"), field(suffix, "suffix")]))
 
     n_services = n_ops = n_multi = n_hosts = 0
     counts = {"exact": 0, "override": 0, "none": 0}
@@ -788,14 +853,18 @@ def main():
             if hp is not None:
                 op_prefix[op_name] = convert_host_prefix(
                     hp, model, ops[op_name], "%s.%s" % (name, op_name))
-        base = dict((k, set(v)) for k, v in hosts.items())
+        base = dict((k, (set(n), set(r))) for k, (n, r) in hosts.items())
         for hp in sorted(set(op_prefix.values())):
-            for pat, names in base.items():
-                if first_label_literal(pat):
-                    hosts.setdefault(hp + pat, set()).update(names)
+            for pat, (names, regions) in base.items():
+                if takes_host_prefix(pat):
+                    names_, regions_ = hosts.setdefault(hp + pat, (set(), set()))
+                    names_.update(names)
+                    regions_.update(regions)
         for pat in sorted(hosts):
+            names, regions = hosts[pat]
             lines.append("\t".join([
-                "H", field(pat, where), field(",".join(sorted(hosts[pat])), where)]))
+                "H", field(pat, where), field(",".join(sorted(names)), where),
+                field(",".join(sorted(regions)) or "-", where)]))
             n_hosts += 1
 
         for op_name in sorted(ops):

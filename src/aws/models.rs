@@ -64,6 +64,8 @@ pub struct Partition {
     pub dual_stack_suffix: String,
     /// The region its global endpoints sign for, e.g. `us-east-1`.
     pub global_region: Region,
+    /// Other domains some services' hosts are under (`on.aws`).
+    pub extra_suffixes: Vec<String>,
     /// Its regions.
     regions: Regex,
 }
@@ -109,8 +111,12 @@ pub enum Label {
 pub struct HostPattern {
     /// Its labels, left to right.
     pub labels: Vec<Label>,
-    /// The services a request to it may be signed for.
+    /// The services a request to it may be signed for, lower-case.
     pub signing_names: Vec<String>,
+    /// Regions a request to it may be signed for besides the one it names
+    /// (a global service's `us-east-1`); `global` stands for the partition's
+    /// global region.
+    pub signing_regions: Vec<String>,
     /// The index of its service model.
     service: usize,
 }
@@ -213,8 +219,14 @@ impl Models {
                             dns_suffix: dns.to_string(),
                             dual_stack_suffix: dual.to_string(),
                             global_region,
+                            extra_suffixes: Vec::new(),
                             regions,
                         });
+                    }
+                }
+                ["X", id, suffix] => {
+                    if let Some(partition) = partitions.iter_mut().find(|p: &&mut Partition| p.id == *id) {
+                        partition.extra_suffixes.push(suffix.to_string());
                     }
                 }
                 ["S", name, prefix, signing, protocols, target, version, iam] => services.push(Service {
@@ -228,9 +240,10 @@ impl Models {
                     operations: Vec::new(),
                     by_name: HashMap::new(),
                 }),
-                ["H", pattern, signing] if !services.is_empty() => hosts.push(HostPattern {
+                ["H", pattern, signing, regions] if !services.is_empty() => hosts.push(HostPattern {
                     labels: pattern.split('.').map(label).collect(),
-                    signing_names: list(signing),
+                    signing_names: list(&signing.to_ascii_lowercase()),
+                    signing_regions: list(regions),
                     service: services.len() - 1,
                 }),
                 [
@@ -280,7 +293,10 @@ impl Models {
         }
         let mut by_signing_name: HashMap<String, Vec<usize>> = HashMap::new();
         for (i, s) in services.iter().enumerate() {
-            by_signing_name.entry(s.signing_name.clone()).or_default().push(i);
+            by_signing_name
+                .entry(s.signing_name.to_ascii_lowercase())
+                .or_default()
+                .push(i);
         }
         Models {
             partitions,
@@ -324,7 +340,8 @@ impl Models {
             .map(|&i| &self.hosts[i])
     }
 
-    /// The models signed as `signing_name`.
+    /// The models signed as `signing_name` (lower-case: signing names are
+    /// compared without case, as a credential scope's are read).
     pub fn with_signing_name<'a>(&'a self, signing_name: &str) -> impl Iterator<Item = &'a Service> + 'a {
         self.by_signing_name
             .get(signing_name)
@@ -378,14 +395,15 @@ mod tests {
         let models = &*MODELS;
         let operations: usize = models.services().iter().map(|s| s.operations.len()).sum();
         assert!(models.services().len() >= 400, "{} services", models.services().len());
-
         assert!(
             models.services().iter().all(|s| !s.protocols.is_empty()),
             "every protocol is known"
         );
+        let suffixes: usize = models.partitions.iter().map(|p| p.extra_suffixes.len()).sum();
         assert_eq!(
-            models.services().len() + operations + models.hosts.len() + models.partitions.len(),
-            lines
+            models.services().len() + operations + models.hosts.len() + models.partitions.len() + suffixes,
+            lines,
+            "every line parses"
         );
         let s3 = models.service("s3").unwrap();
         assert_eq!(s3.iam_prefix.as_ref().map(ServiceName::as_str), Some("s3"));

@@ -92,7 +92,7 @@ pub struct Resign<'a> {
     pub account: Option<AccountId>,
     /// Its region (`aws.region`), when the signature names none.
     pub region: Option<&'a Region>,
-    /// The service to sign for (`aws.signing_name`), when the signature names none.
+    /// The service to sign for (`aws.signing_name`, spelt as the model spells it).
     pub service: Option<&'a str>,
     /// Whether it goes to S3's data plane, whose buckets' owners are pinned.
     pub s3: bool,
@@ -136,11 +136,9 @@ impl Resigner {
         }
         let payload = payload_hash(&parts.headers, job.read)?;
         let account = job.account.ok_or(ResignError::NoAccount)?;
-        let service = signed
+        let service = job
             .service
-            .as_ref()
-            .map(ServiceName::as_str)
-            .or(job.service)
+            .or(signed.service.as_ref().map(ServiceName::as_str))
             .ok_or(ResignError::NoService)?;
         if job.s3 {
             owner::pin(&mut parts.headers, &job.api.bucket_owners, account)?;

@@ -32,6 +32,9 @@ pub struct Endpoint {
     pub service: &'static Service,
     /// The services a request to it may be signed for (`s3-object-lambda`).
     pub signing_names: &'static [String],
+    /// Regions it may be signed for besides the one it names (see
+    /// [`crate::aws::HostPattern::signing_regions`]).
+    pub signing_regions: &'static [String],
 }
 
 /// Who answers a name under an AWS domain.
@@ -55,6 +58,20 @@ impl HostFacts {
             .enumerate()
             .filter(|(i, e)| !self.endpoints[..*i].iter().any(|before| before.service == e.service))
             .map(|(_, e)| e.service)
+    }
+
+    /// Whether a request to the host may be signed for `region`: the one it
+    /// names, or one its endpoints sign for whatever the host names.
+    pub fn may_sign_for(&self, region: &Region) -> bool {
+        self.region.as_ref().is_none_or(|named| named == region)
+            || self
+                .endpoints
+                .iter()
+                .flat_map(|e| e.signing_regions)
+                .any(|r| match r.as_str() {
+                    "global" => self.partition.global_region == *region,
+                    fixed => fixed == region.as_str(),
+                })
     }
 
     /// The region to sign for when the signature names none: the host's,
@@ -116,7 +133,10 @@ fn strip_suffix(host: &str) -> Option<(&str, Vec<&'static Partition>)> {
     let models = &*MODELS;
     let mut best: Option<(&str, Vec<&'static Partition>)> = None;
     for partition in models.partitions() {
-        for suffix in [&partition.dns_suffix, &partition.dual_stack_suffix] {
+        let suffixes = [&partition.dns_suffix, &partition.dual_stack_suffix]
+            .into_iter()
+            .chain(&partition.extra_suffixes);
+        for suffix in suffixes {
             let Some(rest) = host.strip_suffix(suffix.as_str()).and_then(|r| r.strip_suffix('.')) else {
                 continue;
             };
@@ -149,6 +169,7 @@ fn endpoints<'h>(labels: &[&'h str]) -> Option<Found<'h>> {
         let endpoint = Endpoint {
             service: models.service_of(pattern),
             signing_names: &pattern.signing_names,
+            signing_regions: &pattern.signing_regions,
         };
         if !found.endpoints.contains(&endpoint) {
             found.endpoints.push(endpoint);
@@ -238,6 +259,7 @@ fn plain_endpoint(name: &str) -> Option<Endpoint> {
     Some(Endpoint {
         service,
         signing_names: std::slice::from_ref(&service.signing_name),
+        signing_regions: &[],
     })
 }
 

@@ -181,6 +181,8 @@ pub fn extract_with_host(
         query: &query,
         headers: request.headers,
         form: form.as_ref(),
+        scope: signed.service.as_ref().map(ServiceName::as_str),
+        host: request.host,
     };
     let resolved = match operation::resolve(&candidates, &op_request) {
         Err(unknown @ AwsFacetError::UnknownOperation { .. }) => {
@@ -220,10 +222,11 @@ pub fn extract_with_host(
     };
     let members = dependent::members(resolved.protocol, request.method, request.body, form.is_some());
     let needs = dependent::of(&call, iam_action.as_deref(), members);
-    let signing_name = signed
-        .service
-        .as_ref()
-        .map_or_else(|| resolved.service.signing_name.clone(), ToString::to_string);
+    // As the model spells it (`IoTSecuredTunneling`): re-signing must too.
+    let signing_name = match &signed.service {
+        Some(scope) if !scope.as_str().eq_ignore_ascii_case(&resolved.service.signing_name) => scope.to_string(),
+        _ => resolved.service.signing_name.clone(),
+    };
     Ok(AwsFacts {
         service,
         endpoint_prefix: Some(resolved.service.endpoint_prefix.clone()),
@@ -283,12 +286,13 @@ fn candidates(host: Option<&HostFacts>, signed: &Signed) -> Result<Vec<&'static 
     Ok(agreeing)
 }
 
-/// The host's region and the signature's must agree.
+/// The host's region and the signature's must agree, unless the host's
+/// service signs it for another (a global service's `us-east-1`).
 fn check_region(host: Option<&HostFacts>, signed: &Signed) -> Result<(), AwsFacetError> {
-    match (host.and_then(|h| h.region.as_ref()), &signed.region) {
-        (Some(named), Some(scope)) if named != scope => Err(AwsFacetError::Disagree {
+    match (host, &signed.region) {
+        (Some(h), Some(scope)) if !h.may_sign_for(scope) => Err(AwsFacetError::Disagree {
             what: "region",
-            host: named.to_string(),
+            host: h.region.as_ref().map_or_else(String::new, ToString::to_string),
             signed: scope.to_string(),
         }),
         _ => Ok(()),

@@ -21,7 +21,15 @@ pub struct Request<'a> {
     pub headers: &'a HeaderMap,
     /// The form-encoded body's fields, if the body was read and is a form.
     pub form: Option<&'a BTreeMap<String, Vec<String>>>,
+    /// The service the request is signed for, if its signature says.
+    pub scope: Option<&'a str>,
+    /// The host, lower-case, no port.
+    pub host: &'a str,
 }
+
+/// How well a REST template fits: literal query keys, required members,
+/// literal characters, and not deprecated; the greatest wins.
+type Fit = (usize, usize, usize, bool);
 
 /// The operation a request resolved to.
 #[derive(Debug)]
@@ -43,6 +51,8 @@ struct Recognised<'m> {
     protocol: Protocol,
     operation: Option<&'m Operation>,
     labels: Vec<(String, String)>,
+    /// For REST, how well its template fits.
+    fit: Option<Fit>,
 }
 
 /// Resolves `request` against each candidate model; the candidates that
@@ -80,37 +90,63 @@ pub fn resolve<'m>(candidates: &[&'m Service], request: &Request<'_>) -> Result<
     // apart by what each recognises. Where several recognise the request, they
     // must name the same operation (lambda and lambda-microvms both have
     // ListTags); the model named like the prefix is then the one reported.
-    let mut known: Vec<Resolved<'m>> = found
-        .into_iter()
-        .filter_map(|r| {
-            Some(Resolved {
+    found.retain(|r| r.operation.is_some());
+    // Models that name different operations: a REST template that fits
+    // strictly better wins (S3 Control's `/v20180820/accesspoint/{Name}/scope`
+    // over S3's `/{Bucket}/{Key+}` on the host both share); else the request
+    // is ambiguous.
+    if found.iter().any(|r| op_name(r) != op_name(&found[0])) {
+        let best = found.iter().filter_map(|r| r.fit).max();
+        let winners = found.iter().filter(|r| best.is_some() && r.fit == best).count();
+        if winners != 1 {
+            let names: Vec<String> = found
+                .iter()
+                .map(|r| format!("{}:{}", r.service.name, op_name(r)))
+                .collect();
+            return Err(AwsFacetError::Ambiguous(format!(
+                "the request matches {}",
+                names.join(" and ")
+            )));
+        }
+        found.retain(|r| r.fit == best);
+    }
+    // Several models that name one operation (signer and signer-data both
+    // have GetRevocationStatus): the one whose prefix the host names, else
+    // the one named like its prefix.
+    let index = found
+        .iter()
+        .position(|r| names_prefix(request.host, &r.service.endpoint_prefix))
+        .or_else(|| found.iter().position(|r| r.service.name == r.service.endpoint_prefix))
+        .unwrap_or(0);
+    if index < found.len() {
+        let r = found.swap_remove(index);
+        if let Some(operation) = r.operation {
+            return Ok(Resolved {
                 service: r.service,
                 protocol: r.protocol,
-                operation: r.operation?,
+                operation,
                 labels: r.labels,
-            })
-        })
-        .collect();
-    if known.iter().any(|r| r.operation.name != known[0].operation.name) {
-        let names: Vec<String> = known
-            .iter()
-            .map(|r| format!("{}:{}", r.service.name, r.operation.name))
-            .collect();
-        return Err(AwsFacetError::Ambiguous(format!(
-            "the request matches {}",
-            names.join(" and ")
-        )));
-    }
-    let index = known
-        .iter()
-        .position(|r| r.service.name == r.service.endpoint_prefix)
-        .unwrap_or(0);
-    if index < known.len() {
-        return Ok(known.swap_remove(index));
+            });
+        }
     }
     Err(AwsFacetError::UnknownOperation {
         service: candidates.first().map_or_else(|| "?".to_string(), |s| s.name.clone()),
         sent: sent(request, target.as_deref(), named.first().copied()),
+    })
+}
+
+fn op_name<'a>(r: &'a Recognised<'_>) -> &'a str {
+    r.operation.map_or("?", |o| o.name.as_str())
+}
+
+/// Whether `host` has `prefix` (or its FIPS form) as whole labels.
+fn names_prefix(host: &str, prefix: &str) -> bool {
+    [prefix.to_string(), format!("{prefix}-fips")].iter().any(|p| {
+        host.match_indices(p.as_str()).any(|(at, _)| {
+            let before = host[..at].chars().next_back();
+            let after = host[at + p.len()..].chars().next();
+            before.is_none_or(|c| c == '.') && after.is_none_or(|c| c == '.')
+        })
     })
 }
 
@@ -144,6 +180,7 @@ fn resolve_one<'m>(
         protocol,
         operation,
         labels,
+        fit: None,
     };
     // Smithy RPC v2 CBOR: POST /service/<targetPrefix>/operation/<Op>.
     if has(Protocol::Cbor)
@@ -186,24 +223,29 @@ fn resolve_one<'m>(
     }
     let rest = [Protocol::RestXml, Protocol::RestJson].into_iter().find(|p| has(*p));
     match rest {
-        Some(protocol) => rest_operation(service, request).map(|(op, labels)| Some(resolved(protocol, op, labels))),
+        Some(protocol) => rest_operation(service, request).map(|(op, labels, fit)| {
+            Some(Recognised {
+                fit,
+                ..resolved(protocol, op, labels)
+            })
+        }),
         None => Ok(None),
     }
 }
 
 /// REST: method and path template, literal query keys required, required
 /// query/header members present; the most specific match wins.
-#[expect(clippy::type_complexity, reason = "a private helper's pair of results")]
+#[expect(clippy::type_complexity, reason = "a private helper's results")]
 fn rest_operation<'m>(
     service: &'m Service,
     request: &Request<'_>,
-) -> Result<(Option<&'m Operation>, Vec<(String, String)>), AwsFacetError> {
-    let mut best: Vec<(&'m Operation, (usize, usize, usize, bool), Vec<(String, String)>)> = Vec::new();
+) -> Result<(Option<&'m Operation>, Vec<(String, String)>, Option<Fit>), AwsFacetError> {
+    let mut best: Vec<(&'m Operation, Fit, Vec<(String, String)>)> = Vec::new();
     for op in service
         .operations
         .iter()
         .filter(|o| o.method.eq_ignore_ascii_case(request.method))
-        .filter(|o| !ELSEWHERE.contains(&(service.name.as_str(), o.name.as_str())))
+        .filter(|o| served_as_signed(service, o, request.scope))
     {
         // Cheap checks first: most operations sharing a method differ in
         // their literal query keys.
@@ -237,11 +279,11 @@ fn rest_operation<'m>(
         }
     }
     match best.len() {
-        0 => Ok((None, Vec::new())),
+        0 => Ok((None, Vec::new(), None)),
         1 => {
-            let (op, _, labels) = best.remove(0);
+            let (op, fit, labels) = best.remove(0);
             check_subresources(service, op, request)?;
-            Ok((Some(op), labels))
+            Ok((Some(op), labels, Some(fit)))
         }
         _ => {
             let names: Vec<&str> = best.iter().map(|(o, _, _)| o.name.as_str()).collect();
@@ -253,10 +295,22 @@ fn rest_operation<'m>(
     }
 }
 
-/// Operations served only on hosts of their own, never on the service's usual
-/// hosts, where they would tie with another: S3 Express's ListDirectoryBuckets
-/// (`s3express-control.<region>`) shares `GET /` with ListBuckets.
-const ELSEWHERE: [(&str, &str); 1] = [("s3", "ListDirectoryBuckets")];
+/// Operations that share a request with another and are served only to
+/// requests signed for another service: S3 Express's ListDirectoryBuckets
+/// (`GET /` on `s3express-control.<region>`, signed for `s3express`) and
+/// ListBuckets: `(model, operation, signed for, its twin)`.
+const SIGNED_APART: [(&str, &str, &str, &str); 1] = [("s3", "ListDirectoryBuckets", "s3express", "ListBuckets")];
+
+/// Whether `op` may be what a request signed for `scope` is.
+fn served_as_signed(service: &Service, op: &Operation, scope: Option<&str>) -> bool {
+    SIGNED_APART.iter().all(|&(model, apart, signed, twin)| {
+        if model != service.name {
+            return true;
+        }
+        let express = scope == Some(signed);
+        (op.name != apart || express) && (op.name != twin || !express)
+    })
+}
 
 /// A query key that selects another operation of the service (an S3
 /// subresource like `?uploads`) but means nothing to the chosen one makes the
