@@ -142,6 +142,8 @@ pub struct Service {
     pub operations: Vec<Operation>,
     /// Operations by name.
     by_name: HashMap<String, usize>,
+    /// Operations by HTTP method (upper-case), for REST matching.
+    by_method: Vec<(String, Vec<usize>)>,
 }
 
 /// One operation of a service.
@@ -183,6 +185,15 @@ impl Service {
     /// The operation named `name`.
     pub fn operation(&self, name: &str) -> Option<&Operation> {
         self.by_name.get(name).map(|&i| &self.operations[i])
+    }
+
+    /// The operations sent with HTTP method `method` (any case).
+    pub fn with_method<'a>(&'a self, method: &str) -> impl Iterator<Item = &'a Operation> + 'a {
+        self.by_method
+            .iter()
+            .find(|(m, _)| m.eq_ignore_ascii_case(method))
+            .into_iter()
+            .flat_map(|(_, ops)| ops.iter().map(|&i| &self.operations[i]))
     }
 }
 
@@ -239,6 +250,7 @@ impl Models {
                     iam_prefix: dash(iam).and_then(|p| ServiceName::parse(p).ok()),
                     operations: Vec::new(),
                     by_name: HashMap::new(),
+                    by_method: Vec::new(),
                 }),
                 ["H", pattern, signing, regions] if !services.is_empty() => hosts.push(HostPattern {
                     labels: pattern.split('.').map(label).collect(),
@@ -281,6 +293,15 @@ impl Models {
                     }
                 }
                 _ => {}
+            }
+        }
+        for service in &mut services {
+            for (i, op) in service.operations.iter().enumerate() {
+                let method = op.method.to_ascii_uppercase();
+                match service.by_method.iter_mut().find(|(m, _)| *m == method) {
+                    Some((_, ops)) => ops.push(i),
+                    None => service.by_method.push((method, vec![i])),
+                }
             }
         }
         let mut by_anchor: HashMap<String, Vec<usize>> = HashMap::new();

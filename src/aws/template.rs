@@ -65,6 +65,18 @@ impl UriTemplate {
     /// number of literal characters matched, or `None`.
     pub fn matches(&self, path: &[&str]) -> Option<(Vec<(&str, String)>, usize)> {
         let mut bound = Vec::new();
+        let literal = self.walk(path, |name, value| bound.push((name, value.text())))?;
+        Some((bound, literal))
+    }
+
+    /// The number of literal characters `path` matches, or `None`: what
+    /// [`UriTemplate::matches`] says, without binding (no allocation).
+    pub fn fits(&self, path: &[&str]) -> Option<usize> {
+        self.walk(path, |_, _| {})
+    }
+
+    /// Walks `path` along the template, handing each label's value to `bind`.
+    fn walk<'t, 'p>(&'t self, path: &[&'p str], mut bind: impl FnMut(&'t str, Value<'_, 'p>)) -> Option<usize> {
         let mut literal = 0;
         let mut i = 0;
         for (n, segment) in self.segments.iter().enumerate() {
@@ -77,15 +89,19 @@ impl UriTemplate {
                     i += 1;
                 }
                 Segment::Label { name, prefix, suffix } => {
-                    let value = path
-                        .get(i)?
-                        .strip_prefix(prefix.as_str())?
-                        .strip_suffix(suffix.as_str())?;
+                    // Most labels are a whole segment: no text to strip.
+                    let mut value = *path.get(i)?;
+                    if !prefix.is_empty() {
+                        value = value.strip_prefix(prefix.as_str())?;
+                    }
+                    if !suffix.is_empty() {
+                        value = value.strip_suffix(suffix.as_str())?;
+                    }
                     if value.is_empty() {
                         return None;
                     }
                     literal += prefix.len() + suffix.len();
-                    bound.push((name.as_str(), value.to_string()));
+                    bind(name, Value::One(value));
                     i += 1;
                 }
                 Segment::Greedy(name) => {
@@ -98,18 +114,34 @@ impl UriTemplate {
                         _ => path.len(),
                     };
                     let end = len.checked_sub(after).filter(|&end| end > i)?;
-                    let rest = path[i..end].join("/");
-                    if rest.is_empty() {
+                    let rest = &path[i..end];
+                    // At least one character: `/b/` names no key, `/b//` the key `/`.
+                    if rest == [""] {
                         return None;
                     }
-                    bound.push((name.as_str(), rest));
+                    bind(name, Value::Rest(rest));
                     i = end;
                 }
             }
         }
         // A single trailing slash is not a segment of its own.
         let rest = &path[i..];
-        (rest.is_empty() || rest == [""]).then_some((bound, literal))
+        (rest.is_empty() || rest == [""]).then_some(literal)
+    }
+}
+
+/// A label's value in the path: one segment's text, or a greedy label's segments.
+enum Value<'a, 'p> {
+    One(&'p str),
+    Rest(&'a [&'p str]),
+}
+
+impl Value<'_, '_> {
+    fn text(&self) -> String {
+        match self {
+            Value::One(text) => text.to_string(),
+            Value::Rest(segments) => segments.join("/"),
+        }
     }
 }
 

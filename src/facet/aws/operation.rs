@@ -240,15 +240,17 @@ fn rest_operation<'m>(
     service: &'m Service,
     request: &Request<'_>,
 ) -> Result<(Option<&'m Operation>, Vec<(String, String)>, Option<Fit>), AwsFacetError> {
-    let mut best: Vec<(&'m Operation, Fit, Vec<(String, String)>)> = Vec::new();
+    let mut best: Vec<(&'m Operation, Fit)> = Vec::new();
+    let apart = SIGNED_APART.iter().any(|(model, ..)| *model == service.name);
     for op in service
-        .operations
-        .iter()
-        .filter(|o| o.method.eq_ignore_ascii_case(request.method))
-        .filter(|o| served_as_signed(service, o, request.scope))
+        .with_method(request.method)
+        .filter(|o| !apart || served_as_signed(o, request.scope))
     {
-        // Cheap checks first: most operations sharing a method differ in
-        // their literal query keys.
+        // Cheap checks first: the path (most templates differ in their first
+        // literal segment), then literal query keys, then required members.
+        let Some(literal) = op.uri.fits(&request.segments) else {
+            continue;
+        };
         let literal_query = op.uri.query.iter().all(|(k, v)| match (request.query.get(k), v) {
             (Some(_), None) => true,
             (Some(values), Some(v)) => values.iter().any(|x| x == v),
@@ -262,31 +264,31 @@ fn rest_operation<'m>(
         if !literal_query || !required {
             continue;
         }
-        let Some((bound, literal)) = op.uri.matches(&request.segments) else {
-            continue;
-        };
         let score = (
             op.uri.query.len(),
             op.required_query.len() + op.required_headers.len(),
             literal,
             !op.deprecated,
         );
-        let labels = bound.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
-        match best.first().map(|(_, s, _)| score.cmp(s)) {
+        match best.first().map(|(_, s)| score.cmp(s)) {
             Some(std::cmp::Ordering::Less) => {}
-            Some(std::cmp::Ordering::Equal) => best.push((op, score, labels)),
-            _ => best = vec![(op, score, labels)],
+            Some(std::cmp::Ordering::Equal) => best.push((op, score)),
+            _ => {
+                best.clear();
+                best.push((op, score));
+            }
         }
     }
-    match best.len() {
-        0 => Ok((None, Vec::new(), None)),
-        1 => {
-            let (op, fit, labels) = best.remove(0);
+    match best.as_slice() {
+        [] => Ok((None, Vec::new(), None)),
+        [(op, fit)] => {
             check_subresources(service, op, request)?;
-            Ok((Some(op), labels, Some(fit)))
+            let (bound, _) = op.uri.matches(&request.segments).unwrap_or_default();
+            let labels = bound.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+            Ok((Some(*op), labels, Some(*fit)))
         }
         _ => {
-            let names: Vec<&str> = best.iter().map(|(o, _, _)| o.name.as_str()).collect();
+            let names: Vec<&str> = best.iter().map(|(o, _)| o.name.as_str()).collect();
             Err(AwsFacetError::Ambiguous(format!(
                 "the request fits {} equally",
                 names.join(" and ")
@@ -301,12 +303,10 @@ fn rest_operation<'m>(
 /// ListBuckets: `(model, operation, signed for, its twin)`.
 const SIGNED_APART: [(&str, &str, &str, &str); 1] = [("s3", "ListDirectoryBuckets", "s3express", "ListBuckets")];
 
-/// Whether `op` may be what a request signed for `scope` is.
-fn served_as_signed(service: &Service, op: &Operation, scope: Option<&str>) -> bool {
-    SIGNED_APART.iter().all(|&(model, apart, signed, twin)| {
-        if model != service.name {
-            return true;
-        }
+/// Whether `op` (of a model in [`SIGNED_APART`]) may be what a request
+/// signed for `scope` is.
+fn served_as_signed(op: &Operation, scope: Option<&str>) -> bool {
+    SIGNED_APART.iter().all(|&(_, apart, signed, twin)| {
         let express = scope == Some(signed);
         (op.name != apart || express) && (op.name != twin || !express)
     })
