@@ -370,6 +370,20 @@ mod tests {
                 "abc123.execute-api.eu-west-1.amazonaws.com",
                 some("", Some("eu-west-1"), None),
             ),
+            ("iam.us-gov.amazonaws.com", some("iam", None, None)),
+            (
+                "ingest-cell1.timestream.us-east-1.amazonaws.com",
+                some("timestream-write", e1, None),
+            ),
+            (
+                "g-1234.us-east-1.neptune-graph.amazonaws.com",
+                some("neptune-graph", e1, None),
+            ),
+            ("space-1.osm.us-east-1.on.aws", some("opensearchmemory", e1, None)),
+            (
+                "health.us-west-2.amazonaws.com",
+                some("health", Some("us-west-2"), None),
+            ),
         ] {
             assert_eq!(h(host, &expected), expected, "{host}");
         }
@@ -398,6 +412,16 @@ mod tests {
             "us-east-1",
             "global endpoints sign for us-east-1"
         );
+        let region = |r: &str| Region::parse(r).unwrap();
+        let health = parse("health.us-west-2.amazonaws.com").unwrap();
+        assert!(
+            health.may_sign_for(&region("us-east-1")),
+            "a global service signs us-east-1 anywhere"
+        );
+        assert!(health.may_sign_for(&region("us-west-2")));
+        assert!(!health.may_sign_for(&region("eu-west-1")));
+        let iam = parse("iam.us-gov.amazonaws.com").unwrap();
+        assert!(iam.may_sign_for(&region("us-gov-west-1")));
     }
 
     #[test]
@@ -425,5 +449,6 @@ mod tests {
         assert_eq!(form("ec2-3-80-1-2.compute-1.amazonaws.com"), Some(HostForm::Other));
         assert_eq!(form("bucket.s3-website-us-east-1.amazonaws.com"), Some(HostForm::Other));
         assert_eq!(form("my-alb-1.us-east-1.elb.amazonaws.com"), Some(HostForm::Other));
+        assert_eq!(form("abc.lambda-url.us-east-1.on.aws"), Some(HostForm::Other));
     }
 }
