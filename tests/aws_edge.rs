@@ -265,3 +265,100 @@ async fn s3_requests_carry_the_target_account_as_the_expected_bucket_owner() {
     );
     drop((moto, bundle));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_operations_and_credentials_in_forms_are_refused_before_any_role_is_assumed() {
+    // Nothing is dialled: every request below is refused first.
+    let rules = r#"
+credential "aws_account" "base" {
+  access_key_id     = "AKIAEXAMPLEBASEKEY00"
+  secret_access_key = "not-a-real-secret-not-a-real-secret-0000"
+}
+endpoint "aws_api" "org" {
+  hosts      = ["*.amazonaws.com"]
+  role       = "clawgate-agent"
+  credential = aws_account.base
+}
+rule "everything" {
+  match  = true
+  action = "allow"
+}
+"#;
+    let gateway = tokio::task::spawn_blocking(move || Gateway::start_with(rules, |_| {}))
+        .await
+        .unwrap();
+    let agent = support::agent::client(&gateway.proxy_url(), &gateway.ca_pem(), true);
+    let reason = |response: &reqwest::Response| response.headers()["x-clawgate-reason"].to_str().unwrap().to_string();
+
+    // A JSON target no model has: refused, naming what was sent.
+    let response = agent
+        .post("https://dynamodb.us-east-1.amazonaws.com/")
+        .header("authorization", placeholder_signature("dynamodb"))
+        .header("x-amz-date", "20261202T000000Z")
+        .header("x-amz-target", "DynamoDB_20120810.DropEverything")
+        .header("content-type", "application/x-amz-json-1.0")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+    let why = reason(&response);
+    assert!(
+        why.contains("X-Amz-Target `DynamoDB_20120810.DropEverything` names no operation"),
+        "{why}"
+    );
+    let body = response.text().await.unwrap();
+    assert!(body.contains("AccessDenied"), "an SDK-shaped error: {body}");
+
+    // A query-protocol Action no model has.
+    let response = agent
+        .post("https://iam.amazonaws.com/")
+        .header("authorization", placeholder_signature("iam"))
+        .header("x-amz-date", "20261202T000000Z")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("Action=AttachEverything&Version=2010-05-08")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+    assert!(
+        reason(&response).contains("Action `AttachEverything`"),
+        "{}",
+        reason(&response)
+    );
+
+    // An S3 POST-policy upload carries its credential in the form: its facts
+    // are read, but it cannot be re-signed, and says so.
+    let form = "--xx\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\nup/a.txt\r\n\
+                --xx\r\nContent-Disposition: form-data; name=\"x-amz-credential\"\r\n\r\n\
+                AKIA111111111111CLAW/20261202/us-east-1/s3/aws4_request\r\n\
+                --xx\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\n\r\nhello\r\n--xx--\r\n";
+    let response = agent
+        .post("https://uploads.s3.us-east-1.amazonaws.com/")
+        .header("content-type", "multipart/form-data; boundary=xx")
+        .body(form)
+        .send()
+        .await
+        .unwrap();
+    let why = reason(&response);
+    assert!(why.contains("cannot be re-signed"), "{}: {why}", response.status());
+    assert!(response.status().is_client_error() || response.status().is_server_error());
+    // Records are written behind the request: wait for the upload's.
+    let mut text = String::new();
+    for _ in 0..50 {
+        let records = gateway.audit_records();
+        if let Some(upload) = records.iter().find(|r| r.to_string().contains("PostObject")) {
+            text = upload.to_string();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    for fact in ["PostObject", "s3:PutObject", "111111111111", "up/a.txt"] {
+        assert!(text.contains(fact), "{fact} missing from {text}");
+    }
+    assert_eq!(
+        gateway.log().matches("assuming role").count(),
+        0,
+        "refused before any role is assumed"
+    );
+}
