@@ -87,12 +87,12 @@ pub fn parse(
     }))
 }
 
+/// Decoded query or form fields.
+type Fields = BTreeMap<String, Vec<String>>;
+
 /// The credential among `fields` (SigV4's `X-Amz-Credential` or SigV2's
 /// `AWSAccessKeyId`, names in any case as S3's POST forms allow), if any.
-fn credential<'m>(
-    fields: &'m BTreeMap<String, Vec<String>>,
-    place: &'static str,
-) -> Result<Option<(Signed, &'m BTreeMap<String, Vec<String>>)>, SignatureError> {
+fn credential<'m>(fields: &'m Fields, place: &'static str) -> Result<Option<(Signed, &'m Fields)>, SignatureError> {
     let mut found = fields
         .iter()
         .filter(|(k, _)| k.eq_ignore_ascii_case("x-amz-credential") || k.eq_ignore_ascii_case("awsaccesskeyid"));
