@@ -721,11 +721,11 @@ def service_hosts(name, model, rule_set, signing, partitions, skipped):
         for scheme in (ep.get("properties") or {}).get("authSchemes") or []:
             sn = scheme.get("signingName")
             if sn is None:
-                names.add(signing.lower())
+                names.add(signing)
             elif not isinstance(sn, str) or not re.match(r"^[A-Za-z0-9-]+$", sn):
                 fail("%s: odd authSchemes signingName %r" % (name, sn))
             else:
-                names.add(sn.lower())
+                names.add(sn)
             # A global service's regional hosts may sign for one fixed region.
             sr = scheme.get("signingRegion")
             if isinstance(sr, str) and "implicitGlobalRegion" in sr:
@@ -735,13 +735,13 @@ def service_hosts(name, model, rule_set, signing, partitions, skipped):
                     fail("%s: odd authSchemes signingRegion %r" % (name, sr))
                 regions.add(sr)
         if not names:
-            names.add(signing.lower())
+            names.add(signing)
         for pat in template_patterns(url, ctx, partitions, "%s %s" % (name, url), skipped):
             names_, regions_ = hosts.setdefault(pat, (set(), set()))
             names_.update(names)
             regions_.update(regions)
     for pat in DISCOVERED_HOSTS.get(name, []):
-        hosts.setdefault(pat, (set(), set()))[0].add(signing.lower())
+        hosts.setdefault(pat, (set(), set()))[0].add(signing)
     # A service that signs some hosts for a fixed region (a global service,
     # us-east-1) is signed for it on its regional, FIPS and dual-stack hosts
     # too: botocore does so (Health, Billing Conductor, Shield, WAF Classic).

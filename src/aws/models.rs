@@ -111,7 +111,8 @@ pub enum Label {
 pub struct HostPattern {
     /// Its labels, left to right.
     pub labels: Vec<Label>,
-    /// The services a request to it may be signed for, lower-case.
+    /// The services a request to it may be signed for, spelt as botocore
+    /// signs them (`IoTSecuredTunneling`); compared without case.
     pub signing_names: Vec<String>,
     /// Regions a request to it may be signed for besides the one it names
     /// (a global service's `us-east-1`); `global` stands for the partition's
@@ -254,7 +255,7 @@ impl Models {
                 }),
                 ["H", pattern, signing, regions] if !services.is_empty() => hosts.push(HostPattern {
                     labels: pattern.split('.').map(label).collect(),
-                    signing_names: list(&signing.to_ascii_lowercase()),
+                    signing_names: list(signing),
                     signing_regions: list(regions),
                     service: services.len() - 1,
                 }),

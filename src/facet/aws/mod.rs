@@ -222,10 +222,13 @@ pub fn extract_with_host(
     };
     let members = dependent::members(resolved.protocol, request.method, request.body, form.is_some());
     let needs = dependent::of(&call, iam_action.as_deref(), members);
-    // As the model spells it (`IoTSecuredTunneling`): re-signing must too.
+    // Spelt as botocore signs it (`IoTSecuredTunneling`): re-signing must too.
     let signing_name = match &signed.service {
-        Some(scope) if !scope.as_str().eq_ignore_ascii_case(&resolved.service.signing_name) => scope.to_string(),
-        _ => resolved.service.signing_name.clone(),
+        None => resolved.service.signing_name.clone(),
+        Some(scope) => std::iter::once(&resolved.service.signing_name)
+            .chain(host.into_iter().flat_map(|h| &h.endpoints).flat_map(|e| e.signing_names))
+            .find(|name| name.eq_ignore_ascii_case(scope.as_str()))
+            .map_or_else(|| scope.to_string(), Clone::clone),
     };
     Ok(AwsFacts {
         service,
@@ -265,7 +268,9 @@ fn candidates(host: Option<&HostFacts>, signed: &Signed) -> Result<Vec<&'static 
     };
     let mut agreeing: Vec<&'static Service> = Vec::new();
     for endpoint in &h.endpoints {
-        if endpoint.signing_names.iter().any(|n| n == scope.as_str()) && !agreeing.contains(&endpoint.service) {
+        if endpoint.signing_names.iter().any(|n| n.eq_ignore_ascii_case(scope.as_str()))
+            && !agreeing.contains(&endpoint.service)
+        {
             agreeing.push(endpoint.service);
         }
     }

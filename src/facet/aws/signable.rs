@@ -28,7 +28,7 @@ pub(super) fn check(
         signed
             .service
             .as_ref()
-            .is_none_or(|scope| endpoint.signing_names.iter().any(|n| n == scope.as_str()))
+            .is_none_or(|scope| endpoint.signing_names.iter().any(|n| n.eq_ignore_ascii_case(scope.as_str())))
     });
     if agrees { Ok(()) } else { Err(refused()) }
 }
