@@ -24,10 +24,14 @@ pub fn run(data: &[u8]) {
         segments.clear();
     }
     let joined = segments.join("/");
-    for operation in MODELS.with_prefix(prefix).flat_map(|s| &s.operations) {
+    let models = MODELS.services().iter().filter(|s| s.endpoint_prefix == prefix);
+    for operation in models.flat_map(|s| &s.operations) {
+        let fits = operation.uri.fits(&segments);
         let Some((bound, literal)) = operation.uri.matches(&segments) else {
+            assert_eq!(fits, None, "{}: fits but does not match", operation.name);
             continue;
         };
+        assert_eq!(fits, Some(literal), "{}: fits and matches disagree", operation.name);
         let name = &operation.name;
         assert!(
             literal <= joined.len() + 1,
