@@ -21,7 +21,7 @@ use crate::config::AwsApi;
 use crate::ids::{AccountId, ServiceName};
 use crate::net::query::parse_query;
 
-pub use host::HostFacts;
+pub use host::{HostFacts, HostForm};
 pub use operation::Resolved;
 
 /// Bodies larger than this are not read for parameters (`aws.params` is then
@@ -183,6 +183,7 @@ pub fn extract_with_host(
         form: form.as_ref(),
         scope: signed.service.as_ref().map(ServiceName::as_str),
         host: request.host,
+        custom_host: host.is_none_or(|h| h.form == HostForm::Other),
     };
     let resolved = match operation::resolve(&candidates, &op_request) {
         Err(unknown @ AwsFacetError::UnknownOperation { .. }) => {
@@ -226,7 +227,11 @@ pub fn extract_with_host(
     let signing_name = match &signed.service {
         None => resolved.service.signing_name.clone(),
         Some(scope) => std::iter::once(&resolved.service.signing_name)
-            .chain(host.into_iter().flat_map(|h| &h.endpoints).flat_map(|e| e.signing_names))
+            .chain(
+                host.into_iter()
+                    .flat_map(|h| &h.endpoints)
+                    .flat_map(|e| e.signing_names),
+            )
             .find(|name| name.eq_ignore_ascii_case(scope.as_str()))
             .map_or_else(|| scope.to_string(), Clone::clone),
     };
@@ -268,7 +273,10 @@ fn candidates(host: Option<&HostFacts>, signed: &Signed) -> Result<Vec<&'static 
     };
     let mut agreeing: Vec<&'static Service> = Vec::new();
     for endpoint in &h.endpoints {
-        if endpoint.signing_names.iter().any(|n| n.eq_ignore_ascii_case(scope.as_str()))
+        if endpoint
+            .signing_names
+            .iter()
+            .any(|n| n.eq_ignore_ascii_case(scope.as_str()))
             && !agreeing.contains(&endpoint.service)
         {
             agreeing.push(endpoint.service);

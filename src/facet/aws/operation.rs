@@ -10,6 +10,7 @@ use super::AwsFacetError;
 use crate::aws::{Operation, Protocol, Service};
 
 /// The request, as operation resolution reads it.
+#[derive(Clone)]
 pub struct Request<'a> {
     /// The HTTP method.
     pub method: &'a str,
@@ -25,6 +26,9 @@ pub struct Request<'a> {
     pub scope: Option<&'a str>,
     /// The host, lower-case, no port.
     pub host: &'a str,
+    /// Whether the host is named after the customer's own resource (no
+    /// service endpoint form), where a URL may carry a base path.
+    pub custom_host: bool,
 }
 
 /// How well a REST template fits: literal query keys, required members,
@@ -221,15 +225,42 @@ fn resolve_one<'m>(
         }
         return Ok(Some(resolved(protocol, service.operation(action), Vec::new())));
     }
-    let rest = [Protocol::RestXml, Protocol::RestJson].into_iter().find(|p| has(*p));
-    match rest {
-        Some(protocol) => rest_operation(service, request).map(|(op, labels, fit)| {
-            Some(Recognised {
-                fit,
-                ..resolved(protocol, op, labels)
-            })
+    let Some(protocol) = [Protocol::RestXml, Protocol::RestJson].into_iter().find(|p| has(*p)) else {
+        return Ok(None);
+    };
+    let (mut op, mut labels, mut fit) = rest_operation(service, request)?;
+    if op.is_none()
+        && let Some(reshaped) = reshaped(service, request)
+    {
+        (op, labels, fit) = rest_operation(service, &reshaped)?;
+    }
+    Ok(Some(Recognised {
+        fit,
+        ..resolved(protocol, op, labels)
+    }))
+}
+
+/// The request as its model describes it, where botocore sends it otherwise:
+/// CloudSearch's Search as a POST form (botocore's `change_get_to_post`) is
+/// the GET with those fields in the query; on a host named after the
+/// customer's resource (a custom endpoint) the URL may start with a base
+/// path, as API Gateway's management API answers under the stage
+/// (`/prod/@connections/{connectionId}`).
+fn reshaped<'a>(service: &Service, request: &Request<'a>) -> Option<Request<'a>> {
+    if service.name == "cloudsearchdomain" && request.method.eq_ignore_ascii_case("POST") {
+        return request.form.map(|form| Request {
+            method: "GET",
+            query: form,
+            ..request.clone()
+        });
+    }
+    match request.segments.split_first() {
+        Some((_, rest)) if request.custom_host && !rest.is_empty() => Some(Request {
+            segments: rest.to_vec(),
+            custom_host: false,
+            ..request.clone()
         }),
-        None => Ok(None),
+        _ => None,
     }
 }
 

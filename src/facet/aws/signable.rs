@@ -25,10 +25,12 @@ pub(super) fn check(
     };
     let service = host.filter(|h| h.form == HostForm::Service).ok_or_else(refused)?;
     let agrees = service.endpoints.iter().any(|endpoint| {
-        signed
-            .service
-            .as_ref()
-            .is_none_or(|scope| endpoint.signing_names.iter().any(|n| n.eq_ignore_ascii_case(scope.as_str())))
+        signed.service.as_ref().is_none_or(|scope| {
+            endpoint
+                .signing_names
+                .iter()
+                .any(|n| n.eq_ignore_ascii_case(scope.as_str()))
+        })
     });
     if agrees { Ok(()) } else { Err(refused()) }
 }
