@@ -80,3 +80,17 @@ fn invoke(host: Option<&HostFacts>, signed: &Signed) -> Option<Resolved<'static>
         labels: Vec::new(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_unmodelled_operations_name_actions_iam_has() {
+        let iam = include_str!("../../../tests/data/iam-actions.txt");
+        for op in [&*POST_OBJECT, &*INVOKE] {
+            let action = op.iam_action.as_deref().unwrap();
+            assert!(iam.lines().any(|l| l == action), "{action} is not an IAM action");
+        }
+    }
+}
