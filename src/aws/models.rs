@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::template::UriTemplate;
+use super::template::{Segment, UriTemplate};
 use crate::ids::{Region, ServiceName};
 
 /// The wire protocols AWS services speak.
@@ -145,6 +145,8 @@ pub struct Service {
     by_name: HashMap<String, usize>,
     /// Operations by HTTP method (upper-case), for REST matching.
     by_method: Vec<(String, Vec<usize>)>,
+    /// See [`Service::path_root`].
+    path_root: Option<String>,
 }
 
 /// One operation of a service.
@@ -186,6 +188,12 @@ impl Service {
     /// The operation named `name`.
     pub fn operation(&self, name: &str) -> Option<&Operation> {
         self.by_name.get(name).map(|&i| &self.operations[i])
+    }
+
+    /// The literal first path segment every one of its REST operations'
+    /// paths starts with (S3 Control's `v20180820`), if there is one.
+    pub fn path_root(&self) -> Option<&str> {
+        self.path_root.as_deref()
     }
 
     /// The operations sent with HTTP method `method` (any case).
@@ -252,6 +260,7 @@ impl Models {
                     operations: Vec::new(),
                     by_name: HashMap::new(),
                     by_method: Vec::new(),
+                    path_root: None,
                 }),
                 ["H", pattern, signing, regions] if !services.is_empty() => hosts.push(HostPattern {
                     labels: pattern.split('.').map(label).collect(),
@@ -297,6 +306,18 @@ impl Models {
             }
         }
         for service in &mut services {
+            let roots: Vec<Option<&str>> = service
+                .operations
+                .iter()
+                .map(|op| match op.uri.segments.first() {
+                    Some(Segment::Literal(text)) => Some(text.as_str()),
+                    _ => None,
+                })
+                .collect();
+            service.path_root = match roots.first() {
+                Some(Some(root)) if roots.iter().all(|r| r == &Some(*root)) => Some(root.to_string()),
+                _ => None,
+            };
             for (i, op) in service.operations.iter().enumerate() {
                 let method = op.method.to_ascii_uppercase();
                 match service.by_method.iter_mut().find(|(m, _)| *m == method) {

@@ -151,6 +151,10 @@ fn strip_suffix(host: &str) -> Option<(&str, Vec<&'static Partition>)> {
 }
 
 /// The endpoints whose patterns match `labels`.
+/// Only the most literal patterns that match count: a glob never takes a
+/// label another pattern names exactly (S3 Express's zonal
+/// `{bucket}.s3express-*.{region}` does not read
+/// `111111111111.s3express-control.us-east-1` as a bucket).
 fn endpoints<'h>(labels: &[&'h str]) -> Option<Found<'h>> {
     let models = &*MODELS;
     let mut found = Found {
@@ -159,10 +163,24 @@ fn endpoints<'h>(labels: &[&'h str]) -> Option<Found<'h>> {
         bucket: None,
         account: None,
     };
+    let mut most = 0;
     for pattern in models.host_patterns(labels) {
         let Some(bound) = matches(&pattern.labels, labels) else {
             continue;
         };
+        let literal = pattern.labels.iter().filter(|l| matches!(l, Label::Literal(_))).count();
+        if literal < most {
+            continue;
+        }
+        if literal > most {
+            most = literal;
+            found = Found {
+                endpoints: Vec::new(),
+                region: None,
+                bucket: None,
+                account: None,
+            };
+        }
         found.region = found.region.or(bound.region);
         found.bucket = found.bucket.or(bound.bucket);
         found.account = found.account.or(bound.account);

@@ -55,8 +55,6 @@ struct Recognised<'m> {
     protocol: Protocol,
     operation: Option<&'m Operation>,
     labels: Vec<(String, String)>,
-    /// For REST, how well its template fits.
-    fit: Option<Fit>,
 }
 
 /// Resolves `request` against each candidate model; the candidates that
@@ -95,24 +93,25 @@ pub fn resolve<'m>(candidates: &[&'m Service], request: &Request<'_>) -> Result<
     // must name the same operation (lambda and lambda-microvms both have
     // ListTags); the model named like the prefix is then the one reported.
     found.retain(|r| r.operation.is_some());
-    // Models that name different operations: a REST template that fits
-    // strictly better wins (S3 Control's `/v20180820/accesspoint/{Name}/scope`
-    // over S3's `/{Bucket}/{Key+}` on the host both share); else the request
-    // is ambiguous.
+    // Models that name different operations on a host they share: one whose
+    // every path starts with its own version segment (S3 Control's
+    // `/v20180820`) serves the requests under it, and no others, as AWS
+    // routes them; any other disagreement is ambiguous.
     if found.iter().any(|r| op_name(r) != op_name(&found[0])) {
-        let best = found.iter().filter_map(|r| r.fit).max();
-        let winners = found.iter().filter(|r| best.is_some() && r.fit == best).count();
-        if winners != 1 {
-            let names: Vec<String> = found
-                .iter()
-                .map(|r| format!("{}:{}", r.service.name, op_name(r)))
-                .collect();
+        let first = request.segments.first().copied();
+        let owns = |r: &Recognised<'_>| r.service.path_root().is_some_and(|root| Some(root) == first);
+        if found.iter().any(owns) {
+            found.retain(owns);
+        } else {
+            found.retain(|r| r.service.path_root().is_none());
+        }
+        if found.is_empty() || found.iter().any(|r| op_name(r) != op_name(&found[0])) {
             return Err(AwsFacetError::Ambiguous(format!(
-                "the request matches {}",
-                names.join(" and ")
+                "`{} /{}` fits operations of several services",
+                request.method.to_ascii_uppercase(),
+                request.segments.join("/")
             )));
         }
-        found.retain(|r| r.fit == best);
     }
     // Several models that name one operation (signer and signer-data both
     // have GetRevocationStatus): the one whose prefix the host names, else
@@ -184,7 +183,6 @@ fn resolve_one<'m>(
         protocol,
         operation,
         labels,
-        fit: None,
     };
     // Smithy RPC v2 CBOR: POST /service/<targetPrefix>/operation/<Op>.
     if has(Protocol::Cbor)
@@ -228,16 +226,13 @@ fn resolve_one<'m>(
     let Some(protocol) = [Protocol::RestXml, Protocol::RestJson].into_iter().find(|p| has(*p)) else {
         return Ok(None);
     };
-    let (mut op, mut labels, mut fit) = rest_operation(service, request)?;
+    let (mut op, mut labels) = rest_operation(service, request)?;
     if op.is_none()
         && let Some(reshaped) = reshaped(service, request)
     {
-        (op, labels, fit) = rest_operation(service, &reshaped)?;
+        (op, labels) = rest_operation(service, &reshaped)?;
     }
-    Ok(Some(Recognised {
-        fit,
-        ..resolved(protocol, op, labels)
-    }))
+    Ok(Some(resolved(protocol, op, labels)))
 }
 
 /// The request as its model describes it, where botocore sends it otherwise:
@@ -266,11 +261,11 @@ fn reshaped<'a>(service: &Service, request: &Request<'a>) -> Option<Request<'a>>
 
 /// REST: method and path template, literal query keys required, required
 /// query/header members present; the most specific match wins.
-#[expect(clippy::type_complexity, reason = "a private helper's results")]
+#[expect(clippy::type_complexity, reason = "a private helper's pair of results")]
 fn rest_operation<'m>(
     service: &'m Service,
     request: &Request<'_>,
-) -> Result<(Option<&'m Operation>, Vec<(String, String)>, Option<Fit>), AwsFacetError> {
+) -> Result<(Option<&'m Operation>, Vec<(String, String)>), AwsFacetError> {
     let mut best: Vec<(&'m Operation, Fit)> = Vec::new();
     let apart = SIGNED_APART.iter().any(|(model, ..)| *model == service.name);
     for op in service
@@ -311,12 +306,12 @@ fn rest_operation<'m>(
         }
     }
     match best.as_slice() {
-        [] => Ok((None, Vec::new(), None)),
-        [(op, fit)] => {
+        [] => Ok((None, Vec::new())),
+        [(op, _)] => {
             check_subresources(service, op, request)?;
             let (bound, _) = op.uri.matches(&request.segments).unwrap_or_default();
             let labels = bound.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
-            Ok((Some(*op), labels, Some(*fit)))
+            Ok((Some(*op), labels))
         }
         _ => {
             let names: Vec<&str> = best.iter().map(|(o, _)| o.name.as_str()).collect();

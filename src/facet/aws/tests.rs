@@ -501,3 +501,36 @@ fn a_member_the_operation_lacks_names_no_resource() {
         Some("arn:aws:states:us-east-1:111111111111:stateMachine:real")
     );
 }
+
+#[test]
+fn s3_control_on_the_host_it_shares_with_s3_express_is_named_by_its_path() {
+    let express = |method: &str, host: &str, target: &str| {
+        facts(
+            method,
+            host,
+            target,
+            &[
+                ("authorization", &signed("s3express", "us-east-1")),
+                ("x-amz-account-id", "111111111111"),
+            ],
+            "",
+        )
+    };
+    // The account label is not a bucket, and a query key the agent adds does
+    // not turn an S3 Control call into an object write.
+    for host in [
+        "111111111111.s3express-control.us-east-1.amazonaws.com",
+        "s3express-control.us-east-1.amazonaws.com",
+    ] {
+        let policy = express("PUT", host, "/v20180820/accesspoint/ap-1/scope").unwrap();
+        assert_eq!(policy.text("action"), Some("PutAccessPointScope"), "{host}");
+        assert_eq!(policy.text("bucket"), None, "{host}");
+        let steered = express("PUT", host, "/v20180820/accesspoint/ap-1/scope?tagging");
+        assert!(
+            !matches!(&steered, Ok(f) if f.text("iam_action") == Some("s3:PutObjectTagging")),
+            "{host}: {steered:?}"
+        );
+    }
+    let list = express("GET", "s3express-control.us-east-1.amazonaws.com", "/").unwrap();
+    assert_eq!(list.text("action"), Some("ListDirectoryBuckets"));
+}
