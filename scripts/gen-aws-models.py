@@ -742,14 +742,17 @@ def service_hosts(name, model, rule_set, signing, partitions, skipped):
             regions_.update(regions)
     for pat in DISCOVERED_HOSTS.get(name, []):
         hosts.setdefault(pat, (set(), set()))[0].add(signing)
-    # A service that signs some hosts for a fixed region (a global service,
-    # us-east-1) is signed for it on its regional, FIPS and dual-stack hosts
-    # too: botocore does so (Health, Billing Conductor, Shield, WAF Classic).
-    fixed = set()
-    for _, regions in hosts.values():
-        fixed.update(regions)
-    for _, regions in hosts.values():
-        regions.update(fixed)
+    # A global service that signs some hosts for a fixed region (us-east-1)
+    # is signed for it on its regional, FIPS and dual-stack hosts too: botocore
+    # does so (Health, Billing Conductor, Shield, WAF Classic). clawgate takes
+    # such a region only within the host's own partition. S3 is regional: its
+    # global host's us-east-1 is no other host's.
+    if name != "s3":
+        fixed = set()
+        for _, regions in hosts.values():
+            fixed.update(regions)
+        for _, regions in hosts.values():
+            regions.update(fixed)
     return hosts
 
 

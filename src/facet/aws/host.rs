@@ -61,17 +61,20 @@ impl HostFacts {
     }
 
     /// Whether a request to the host may be signed for `region`: the one it
-    /// names, or one its endpoints sign for whatever the host names.
+    /// names, or one of its partition's that its endpoints sign for whatever
+    /// the host names (a global service's `us-east-1`).
     pub fn may_sign_for(&self, region: &Region) -> bool {
-        self.region.as_ref().is_none_or(|named| named == region)
-            || self
-                .endpoints
+        let fixed = || {
+            self.endpoints
                 .iter()
                 .flat_map(|e| e.signing_regions)
                 .any(|r| match r.as_str() {
                     "global" => self.partition.global_region == *region,
                     fixed => fixed == region.as_str(),
                 })
+        };
+        self.region.as_ref().is_none_or(|named| named == region)
+            || (self.partition.has_region(region.as_str()) && fixed())
     }
 
     /// The region to sign for when the signature names none: the host's,
@@ -438,6 +441,12 @@ mod tests {
         );
         assert!(health.may_sign_for(&region("us-west-2")));
         assert!(!health.may_sign_for(&region("eu-west-1")));
+        assert!(
+            !health.may_sign_for(&region("cn-northwest-1")),
+            "another partition's region never"
+        );
+        let bucket = parse("b.s3.eu-west-1.amazonaws.com").unwrap();
+        assert!(!bucket.may_sign_for(&region("us-east-1")), "S3 is regional");
         let iam = parse("iam.us-gov.amazonaws.com").unwrap();
         assert!(iam.may_sign_for(&region("us-gov-west-1")));
     }
