@@ -68,12 +68,19 @@ fn boundary(content_type: &str) -> Option<&str> {
     })
 }
 
-/// The text fields of a multipart form, up to its first file.
+/// The text fields of a multipart form, up to its file (a part with a file
+/// name, or the part named `file`, as S3 reads it: it reads nothing after).
+/// Delimiters count only at the start of a line.
 fn multipart(body: &[u8], boundary: &str) -> Option<Fields> {
-    let delimiter = format!("--{boundary}");
+    let delimiter = format!("\r\n--{boundary}");
     let finder = memmem::Finder::new(delimiter.as_bytes());
+    // The first delimiter may open the body, without a line break before it.
+    let mut at = if body.starts_with(&delimiter.as_bytes()[2..]) {
+        delimiter.len() - 2
+    } else {
+        finder.find(body)? + delimiter.len()
+    };
     let mut fields = Fields::new();
-    let mut at = finder.find(body)? + delimiter.len();
     for _ in 0..MAX_FIELDS {
         let rest = &body[at..];
         if rest.starts_with(b"--") {
@@ -84,22 +91,23 @@ fn multipart(body: &[u8], boundary: &str) -> Option<Fields> {
         let head = std::str::from_utf8(&rest[..head_end]).ok()?;
         let content = &rest[head_end + 4..];
         let (name, file) = disposition(head)?;
-        if file {
+        if file || name.eq_ignore_ascii_case("file") {
             break;
         }
         let end = finder.find(content)?;
-        let value = content[..end].strip_suffix(b"\r\n").unwrap_or(&content[..end]);
         fields
-            .entry(name.to_string())
+            .entry(name)
             .or_default()
-            .push(String::from_utf8_lossy(value).into_owned());
+            .push(String::from_utf8_lossy(&content[..end]).into_owned());
         at += 2 + head_end + 4 + end + delimiter.len();
     }
     Some(fields)
 }
 
-/// A part's field name and whether it is a file, from `Content-Disposition: form-data; name="…"`.
-fn disposition(head: &str) -> Option<(&str, bool)> {
+/// A part's field name and whether it is a file, from
+/// `Content-Disposition: form-data; name="…"; filename="…"` (quoted values
+/// may hold `;`).
+fn disposition(head: &str) -> Option<(String, bool)> {
     let line = head.split("\r\n").find(|l| {
         l.split(':')
             .next()
@@ -108,15 +116,46 @@ fn disposition(head: &str) -> Option<(&str, bool)> {
     let (_, value) = line.split_once(':')?;
     let mut name = None;
     let mut file = false;
-    for param in value.split(';').skip(1) {
-        let (key, v) = param.split_once('=')?;
-        match key.trim().to_ascii_lowercase().as_str() {
-            "name" => name = Some(v.trim().trim_matches('"')),
-            "filename" => file = true,
+    for (key, v) in params(value).into_iter().skip(1) {
+        match key.to_ascii_lowercase().as_str() {
+            "name" => name = Some(v),
+            "filename" | "filename*" => file = true,
             _ => {}
         }
     }
     Some((name?, file))
+}
+
+/// `a; k="v; w"; k2=v2` as `(key, value)` pairs, quotes honoured; the first
+/// pair is the disposition itself (`form-data`, empty value).
+fn params(value: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut key = String::new();
+    let mut text = String::new();
+    let mut in_value = false;
+    let mut quoted = false;
+    let mut chars = value.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => quoted = !quoted,
+            '\\' if quoted => text.extend(chars.next()),
+            ';' if !quoted => {
+                out.push((std::mem::take(&mut key).trim().to_string(), std::mem::take(&mut text)));
+                in_value = false;
+            }
+            '=' if !quoted && !in_value => {
+                key = std::mem::take(&mut text);
+                in_value = true;
+            }
+            c => text.push(c),
+        }
+    }
+    if in_value {
+        out.push((key.trim().to_string(), text));
+    } else {
+        out.push((text.trim().to_string(), String::new()));
+    }
+    out
 }
 
 #[cfg(test)]
@@ -142,6 +181,27 @@ mod tests {
             !fields.contains_key("file") && !fields.contains_key("after"),
             "{fields:?}"
         );
+    }
+
+    #[test]
+    fn a_form_is_read_as_s3_reads_it() {
+        let h = headers("multipart/form-data; boundary=b");
+        let part = |name: &str, value: &str| {
+            format!("--b\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+        };
+        // A quoted `;` is part of the name; the part named `file` ends the fields.
+        let body = format!(
+            "{}{}{}--b--\r\n",
+            part("x;filename=y", "1"),
+            part("key", "real"),
+            part("file", "contents")
+        ) + &part("key", "after");
+        let fields = fields(&h, body.as_bytes()).unwrap();
+        assert_eq!(fields["x;filename=y"], ["1"]);
+        assert_eq!(fields["key"], ["real"], "nothing after the file: {fields:?}");
+        // A delimiter in the middle of a line is text.
+        let body = format!("{}--b--\r\n", part("key", "a --b b"));
+        assert_eq!(super::fields(&h, body.as_bytes()).unwrap()["key"], ["a --b b"]);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! whether the name is a service endpoint AWS answers itself or one a
 //! customer may own.
 
-use crate::aws::{Label, MODELS, Partition, Service};
+use crate::aws::{HostPattern, Label, MODELS, Partition, Service};
 use crate::ids::{AccountId, Region};
 
 /// What a host name says about an AWS request.
@@ -185,7 +185,7 @@ fn endpoints<'h>(labels: &[&'h str]) -> Option<Found<'h>> {
             };
         }
         found.region = found.region.or(bound.region);
-        found.bucket = found.bucket.or(bound.bucket);
+        found.bucket = found.bucket.or(bound.bucket).or_else(|| access_point(pattern, labels));
         found.account = found.account.or(bound.account);
         let endpoint = Endpoint {
             service: models.service_of(pattern),
@@ -197,6 +197,23 @@ fn endpoints<'h>(labels: &[&'h str]) -> Option<Found<'h>> {
         }
     }
     (!found.endpoints.is_empty()).then_some(found)
+}
+
+/// On an S3 access-point host (`<name>-<account>.s3-accesspoint.<region>`,
+/// a multi-region `<alias>.accesspoint.s3-global`), the path is the key and
+/// the access point stands where the bucket would: its label is the bucket
+/// the request names, never the path's first segment.
+fn access_point(pattern: &HostPattern, labels: &[&str]) -> Option<String> {
+    match pattern.labels.as_slice() {
+        [Label::Any { prefix, suffix }, Label::Literal(next), ..]
+            if prefix.is_empty()
+                && suffix.is_empty()
+                && (next.starts_with("s3-accesspoint") || next == "accesspoint") =>
+        {
+            labels.first().map(|l| l.to_string())
+        }
+        _ => None,
+    }
 }
 
 /// What one pattern bound.
@@ -349,7 +366,7 @@ mod tests {
             ("s3-fips.us-east-1.amazonaws.com", some("s3", e1, None)),
             (
                 "x-111111111111.s3-accesspoint.us-east-1.amazonaws.com",
-                some("s3", e1, None),
+                some("s3", e1, Some("x-111111111111")),
             ),
             ("s3-us-west-2.amazonaws.com", some("s3", Some("us-west-2"), None)),
             (

@@ -534,3 +534,22 @@ fn s3_control_on_the_host_it_shares_with_s3_express_is_named_by_its_path() {
     let list = express("GET", "s3express-control.us-east-1.amazonaws.com", "/").unwrap();
     assert_eq!(list.text("action"), Some("ListDirectoryBuckets"));
 }
+
+#[test]
+fn on_an_access_point_host_the_whole_path_is_the_key() {
+    let got = facts(
+        "GET",
+        "reports-111111111111.s3-accesspoint.us-east-1.amazonaws.com",
+        "/allowed-bucket/f.csv",
+        &[("authorization", &signed("s3", "us-east-1"))],
+        "",
+    )
+    .unwrap();
+    assert_eq!(got.text("action"), Some("GetObject"));
+    assert_eq!(got.text("bucket"), Some("reports-111111111111"));
+    assert_eq!(
+        got.text("key"),
+        Some("allowed-bucket/f.csv"),
+        "not another bucket's object"
+    );
+}

@@ -53,12 +53,20 @@ fn post_object(candidates: &[&'static Service], request: &Request<'_>) -> Option
     if !request.method.eq_ignore_ascii_case("POST") || !request.query.is_empty() {
         return None;
     }
-    let mut labels = vec![("Bucket".to_string(), bucket.to_string())];
-    let key = form.iter().find(|(k, _)| k.eq_ignore_ascii_case("key"));
-    if let Some(key) = key.and_then(|(_, v)| v.first()) {
-        // Labels are kept as sent, percent-encoded; a form field is not.
-        labels.push(("Key".to_string(), key.replace('%', "%25")));
-    }
+    // S3 takes one `key` field; two (in any case) are not ours to choose from,
+    // and an upload without one is no upload.
+    let mut keys = form
+        .iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case("key"))
+        .flat_map(|(_, v)| v);
+    let (Some(key), None) = (keys.next(), keys.next()) else {
+        return None;
+    };
+    // Labels are kept as sent, percent-encoded; a form field is not.
+    let labels = vec![
+        ("Bucket".to_string(), bucket.to_string()),
+        ("Key".to_string(), key.replace('%', "%25")),
+    ];
     Some(Resolved {
         service: s3,
         protocol: Protocol::RestXml,
