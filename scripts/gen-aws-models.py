@@ -477,6 +477,9 @@ DISCOVERED_HOSTS = {
     "kinesis-video-webrtc-storage": ["*.kinesisvideo.{region}"],
     # DescribeContainer's Endpoint: `<id>.data.mediastore.<region>`.
     "mediastore-data": ["*.data.mediastore.{region}"],
+    # A global endpoint's id has a dot in it (`abcde.veo`): the rule set's
+    # `{EndpointId}.endpoint.events` is two labels there.
+    "events": ["*.*.endpoint.events"],
 }
 
 

@@ -202,7 +202,13 @@ pub fn extract_with_host(
     // host's, if it names one.
     let region = signed.region.clone().or_else(|| host.and_then(|h| h.region.clone()));
     let signing_region = region.clone().or_else(|| host.map(|h| h.signing_region().clone()));
-    let params = resource::params(&resolved, &query, form.as_ref(), request.body);
+    let mut params = resource::params(&resolved, &query, form.as_ref(), request.body);
+    if resolved.service.name == "s3control" {
+        let owner = control_account(host, request.headers)?;
+        if let (Some(params), Some(owner)) = (params.as_mut(), owner) {
+            params.insert("AccountId".to_string(), serde_json::Value::String(owner.to_string()));
+        }
+    }
     let (bucket, key) = if resolved.service.name == "s3" {
         resource::bucket_and_key(&resolved.labels)
     } else {
@@ -328,6 +334,34 @@ fn check_account(host: Option<&HostFacts>, signed: &Signed) -> Result<(), AwsFac
             signed: signed.to_string(),
         }),
         _ => Ok(()),
+    }
+}
+
+/// The account an S3 Control call names as the owner of what it acts on
+/// (its `AccountId`: the `x-amz-account-id` header, and the host's label
+/// where the host has one), which may be another account than the caller's;
+/// it is `aws.params.AccountId`, for rules. The two places must agree.
+fn control_account(host: Option<&HostFacts>, headers: &HeaderMap) -> Result<Option<AccountId>, AwsFacetError> {
+    let mut values = headers.get_all("x-amz-account-id").iter();
+    let header = values.next();
+    if values.next().is_some() {
+        return Err(AwsFacetError::Conflict(
+            "the request carries two `x-amz-account-id` headers".to_string(),
+        ));
+    }
+    let header = header
+        .map(|v| {
+            v.to_str()
+                .ok()
+                .and_then(|v| AccountId::parse(v.trim()).ok())
+                .ok_or_else(|| AwsFacetError::Conflict("`x-amz-account-id` is not an account id".to_string()))
+        })
+        .transpose()?;
+    match (host.and_then(|h| h.account), header) {
+        (Some(named), Some(sent)) if named != sent => Err(AwsFacetError::Conflict(format!(
+            "the host names account {named} but `x-amz-account-id` names {sent}"
+        ))),
+        (named, sent) => Ok(sent.or(named)),
     }
 }
 

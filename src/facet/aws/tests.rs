@@ -553,3 +553,28 @@ fn on_an_access_point_host_the_whole_path_is_the_key() {
         "not another bucket's object"
     );
 }
+
+#[test]
+fn an_s3_control_call_names_the_owner_it_acts_on_and_its_two_places_agree() {
+    let control = |host: &str, owner: &str| {
+        facts(
+            "GET",
+            host,
+            "/v20180820/accesspoint",
+            &[
+                ("authorization", &signed("s3", "us-east-1")),
+                ("x-amz-account-id", owner),
+            ],
+            "",
+        )
+    };
+    let other = control("222222222222.s3-control.us-east-1.amazonaws.com", "222222222222").unwrap();
+    assert_eq!(other.text("account"), Some("111111111111"), "the caller's account");
+    assert_eq!(
+        other.params.as_ref().and_then(|p| p.get("AccountId")),
+        Some(&serde_json::json!("222222222222")),
+        "the owner, for rules"
+    );
+    let split = control("222222222222.s3-control.us-east-1.amazonaws.com", "333333333333");
+    assert!(matches!(split, Err(AwsFacetError::Conflict(_))), "{split:?}");
+}
