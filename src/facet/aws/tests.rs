@@ -44,6 +44,21 @@ pub(super) fn facts(
     extract(&request, &api(&[]))
 }
 
+/// The facts of a form-encoded query/EC2 call to `host`, signed for `service`.
+pub(super) fn form(service: &str, host: &str, body: &str) -> AwsFacts {
+    facts(
+        "POST",
+        host,
+        "/",
+        &[
+            ("authorization", &signed(service, "us-east-1")),
+            ("content-type", "application/x-www-form-urlencoded"),
+        ],
+        body,
+    )
+    .unwrap()
+}
+
 fn action(result: Result<AwsFacts, AwsFacetError>) -> Option<String> {
     result.unwrap().action
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::partition;
-use crate::facet::aws::tests::{facts, signed};
+use crate::facet::aws::tests::{facts, form, signed};
 use crate::ids::Region;
 
 const A: &str = "111111111111";
@@ -150,19 +150,6 @@ fn calls_that_name_no_resource_have_neither_field() {
 
 #[test]
 fn a_parameter_given_twice_names_no_resource() {
-    let form = |service: &str, host: &str, body: &str| {
-        facts(
-            "POST",
-            host,
-            "/",
-            &[
-                ("authorization", &signed(service, "us-east-1")),
-                ("content-type", "application/x-www-form-urlencoded"),
-            ],
-            body,
-        )
-        .unwrap()
-    };
     let ec2 = form(
         "ec2",
         "ec2.us-east-1.amazonaws.com",

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use super::*;
 use crate::facet::AwsFacts;
 use crate::facet::aws::AwsRequest;
-use crate::facet::aws::tests::{facts, signed};
+use crate::facet::aws::tests::{facts, form, signed};
 
 fn iam_actions() -> BTreeSet<&'static str> {
     include_str!("../../../../tests/data/iam-actions.txt")
@@ -35,21 +35,6 @@ fn every_action_in_the_table_exists_in_iam() {
             );
         }
     }
-}
-
-/// The facts of a form-encoded query/EC2 call.
-fn form(service: &str, host: &str, body: &str) -> AwsFacts {
-    facts(
-        "POST",
-        host,
-        "/",
-        &[
-            ("authorization", &signed(service, "us-east-1")),
-            ("content-type", "application/x-www-form-urlencoded"),
-        ],
-        body,
-    )
-    .unwrap()
 }
 
 /// The facts of an S3 call with `headers`.
