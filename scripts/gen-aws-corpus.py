@@ -139,6 +139,9 @@ CUSTOM_ENDPOINT_REASON = ("custom endpoint only (per-resource hosts): built with
 FIXED_STRINGS = {
     ("machinelearning", "PredictEndpoint"): "https://realtime.machinelearning.us-east-1.amazonaws.com",
 }
+# Variant `example`: botocore's documented example inputs (examples-1.json of the
+# model's API version), at most this many per operation, in file order.
+EXAMPLES_PER_OP = 3
 SIGV4_FAMILY = ("v4", "s3v4", "v4-query", "s3v4-query", "v4a", "v4-s3express", "s3v4a")
 
 
@@ -507,7 +510,10 @@ def reason_of(exc):
     known = KNOWN_REASONS.get(type(exc).__name__)
     if known:
         return "%s: %s" % (type(exc).__name__, known)
-    msg = str(exc).splitlines()[0] if str(exc) else ""
+    lines = str(exc).splitlines()
+    msg = lines[0] if lines else ""
+    if msg.endswith(":") and len(lines) > 1:  # "Parameter validation failed:" and the first problem
+        msg = "%s %s" % (msg, lines[1])
     msg = re.sub(r"`[^`]*`|'[^']*'|\"[^\"]*\"", "…", msg)
     msg = re.sub(r"\b[a-z]{2}(-gov)?-[a-z]+-\d\b", "<region>", msg)
     msg = re.sub(r"\d+", "N", msg)
@@ -522,6 +528,7 @@ class Generator:
         self.skips = Counter()  # (variant, reason) -> n
         self.skip_examples = {}
         self.counts = Counter()  # variant -> records
+        self.example_unvalidated = 0  # example records built with parameter validation off
 
     # ---- clients
     def client(self, model, region, account, variant_config=None, account_id=False, endpoint_url=None):
@@ -530,8 +537,9 @@ class Generator:
         key = (model, region, account, json.dumps(variant_config or {}, sort_keys=True), account_id, endpoint_url)
         c = self.clients.get(key)
         if c is None:
-            cfg = Config(parameter_validation=False, retries={"total_max_attempts": 1, "mode": "standard"},
-                         **(variant_config or {}))
+            kwargs = {"parameter_validation": False, "retries": {"total_max_attempts": 1, "mode": "standard"}}
+            kwargs.update(variant_config or {})
+            cfg = Config(**kwargs)
             extra = {"aws_account_id": account} if account_id else {}
             if endpoint_url:
                 extra["endpoint_url"] = endpoint_url
@@ -672,6 +680,7 @@ class Generator:
                 account = pick(ACCOUNTS, model, op, "account")
                 self.one(model, op, "custom-endpoint", region, account, {}, twins,
                          endpoint_url=CUSTOM_ENDPOINTS[model](region, op))
+            self.examples(model, service_model, twins)
             self.drop_clients()
             return
         if model == "s3":
@@ -698,7 +707,65 @@ class Generator:
                 region = pick(PLAIN_REGIONS, model, op, "account-endpoint")
                 account = pick(ACCOUNTS, model, op, "account")
                 self.one(model, op, "account-endpoint", region, account, {}, twins, account_id=True)
+        self.examples(model, service_model, twins)
         self.drop_clients()
+
+    # ---- botocore's documented example inputs
+    def examples(self, model, service_model, twins):
+        from botocore.exceptions import DataNotFoundError
+
+        loader = self.session.get_component("data_loader")
+        try:
+            data = loader.load_service_model(model, "examples-1", api_version=service_model.api_version)
+        except DataNotFoundError:
+            return
+        variant = "example"
+        for op, examples in sorted(data.get("examples", {}).items()):
+            inputs = [e["input"] for e in examples if isinstance(e, dict) and "input" in e][:EXAMPLES_PER_OP]
+            if not inputs:
+                continue
+            if op not in service_model.operation_names:
+                for _ in inputs:
+                    self.skip(variant, model, op, "example of an operation the model does not have")
+                continue
+            op_model = service_model.operation_model(op)
+            for i, params in enumerate(inputs):
+                region = pick(PLAIN_REGIONS, model, op, variant, str(i))
+                account = pick(ACCOUNTS, model, op, "account")
+                if op_model.get_event_stream_input() is not None:
+                    self.skip(variant, model, op, "event-stream input (botocore cannot send one)")
+                    continue
+                # An empty string for a path label (polly GetLexicon's `"Name": ""`) is a
+                # documentation placeholder, not a request: botocore builds `/v1/lexicons/`,
+                # which is another operation's route (ListLexicons), so no server would
+                # take it for this one.
+                if any(m.serialization.get("location") == "uri" and params.get(n) == ""
+                       for n, m in (op_model.input_shape.members.items() if op_model.input_shape else ())):
+                    self.skip(variant, model, op, "example input: empty string for a URI path label (a placeholder)")
+                    continue
+                endpoint_url = CUSTOM_ENDPOINTS[model](region, op) if model in CUSTOM_ENDPOINTS else None
+                # validated first; what botocore refuses is retried unvalidated (examples may
+                # predate the model: renamed members, strings for numbers...)
+                request = None
+                for validate in (True, False):
+                    client = self.client(model, region, account, {"parameter_validation": validate},
+                                         endpoint_url=endpoint_url)
+                    try:
+                        request = self.invoke(client, model, op, json.loads(json.dumps(params)))
+                        break
+                    except SkipOperation as s:
+                        reason = str(s)
+                if request is None:
+                    self.skip(variant, model, op, reason)
+                    continue
+                try:
+                    rec = self.record(model, op, variant, account, request, twins)
+                except SkipOperation as s:
+                    self.skip(variant, model, op, str(s))
+                    continue
+                if not validate:
+                    rec["example_unvalidated"] = True
+                    self.example_unvalidated += 1
 
     def uses_account_builtin(self, model):
         loader = self.session.get_component("data_loader")
@@ -810,7 +877,8 @@ def readme(gen, models, botocore_version, table_version, total_bytes):
     return README_TEMPLATE.format(
         botocore=botocore_version, n_records=n_records, n_files=n_files, n_models=len(models),
         mib=total_bytes / (1 << 20), variants=variants, skipped=skipped, skips=skips or "| - | none | 0 | - |",
-        mismatch=mismatch, sample=SAMPLE_OPS,
+        mismatch=mismatch, sample=SAMPLE_OPS, examples_per_op=EXAMPLES_PER_OP,
+        unvalidated=gen.example_unvalidated,
     )
 
 
@@ -837,7 +905,8 @@ wire captures with hand-checked facets), this corpus is for breadth.
   "signature_version": "v4", "endpoint_prefix": "email"}}
 ```
 
-and, only where they apply, `"deprecated_twin_of": "<operation>"` and `"unsigned": true`.
+and, only where they apply, `"deprecated_twin_of": "<operation>"`, `"unsigned": true` and
+`"example_unvalidated": true`.
 
 - `model`: botocore's service name (data directory); `operation`: the operation invoked;
   `endpoint_prefix`: the model's `metadata.endpointPrefix`.
@@ -858,6 +927,8 @@ and, only where they apply, `"deprecated_twin_of": "<operation>"` and `"unsigned
   `signing_name` `null` (aws.account must be absent).
 - `signature_version`: botocore's signer type (`v4`, `s3v4`, `s3v4-query`, `s3-query`, ...),
   only for signed requests.
+- `example_unvalidated: true` (variant `example` only): botocore's parameter validation
+  refused the documented example input, so it was built with validation off.
 - `deprecated_twin_of`: the operation is deprecated in the model and a non-deprecated one
   has the same protocol, HTTP method and requestUri (labels unnamed) and can carry all its
   required header/query bindings, so the wire cannot tell them apart: the facet may name
@@ -891,8 +962,18 @@ and, only where they apply, `"deprecated_twin_of": "<operation>"` and `"unsigned
   signed, a `host` header plus any other header the URL's `X-Amz-SignedHeaders` lists (with
   the value botocore signed: S3Control's `x-amz-account-id`, ECR Public's `x-amz-target`),
   empty body.
+- `example`: botocore's own documented example inputs (`examples-1.json` of the model's API
+  version), the first {examples_per_op} examples with an `input` per operation, each built from that
+  input as is (region per example by hash, account per operation; S3 virtual-host addressing
+  by default; the same clock, keys, capture and expectations as the others). Built with
+  parameter validation on; {unvalidated} that botocore refused were built again with it off
+  (`example_unvalidated`). Skipped (counted below): what botocore cannot build even then, and
+  inputs with an empty string for a URI path label (documentation placeholders that route to
+  another operation, e.g. polly GetLexicon `"Name": ""` gives ListLexicons' `/v1/lexicons/`).
+  The ids, ARNs and account ids in them are the documentation's (`123456789012`,
+  `111122223333`...), not the key's: a host naming such an account is a cross-account call.
 
-Inputs are minimal: every required member, recursively, with a synthetic value (enums their
+Inputs of the other variants are minimal: every required member, recursively, with a synthetic value (enums their
 first value; account ids the key's account; ARNs `arn:<partition>:<service>:<region>:<account>:...`
 with the service guessed from the member name; S3 bucket `corpus-bucket`, key `a/obj.txt`;
 regions the client's; other strings `example` padded or cut to the length limits; numbers
@@ -976,6 +1057,7 @@ def run(work):
              time.time() - started))
     for v, n in sorted(gen.counts.items()):
         print("  %-20s %6d" % (v, n))
+    print("example records built with parameter validation off: %d" % gen.example_unvalidated)
     print("skipped %d:" % sum(gen.skips.values()))
     for (v, r), n in sorted(gen.skips.items(), key=lambda kv: (-kv[1], kv[0])):
         print("  %6d  %-12s %s (e.g. %s)" % (n, v, r, gen.skip_examples[(v, r)]))

@@ -1,6 +1,7 @@
 //! The generated corpus: one botocore-built request per operation of every AWS
 //! service botocore ships, plus S3 addressing styles, presigned URLs, FIPS,
-//! dual-stack, China and GovCloud endpoints (`tests/corpus/aws/generated/`,
+//! dual-stack, China and GovCloud endpoints, botocore's documented example
+//! inputs (`tests/corpus/aws/generated/`,
 //! written by `scripts/gen-aws-corpus.py`). Every request must be accepted and
 //! name the operation invoked, the key's account, the signer's region and
 //! signing name. Failures are reported grouped by class, with counts and
