@@ -136,7 +136,8 @@ pub fn needs_body(host: Option<&HostFacts>, headers: &HeaderMap, method: &str, p
     host.services().any(|s| {
         s.protocols.iter().any(|p| match p {
             Protocol::Query | Protocol::Ec2 => true,
-            Protocol::Json | Protocol::RestJson => params_read || url_encoded,
+            // An account host's account is checked against the resource the body names.
+            Protocol::Json | Protocol::RestJson => params_read || url_encoded || host.account.is_some(),
             Protocol::RestXml => multipart,
             Protocol::Cbor => false,
         })
@@ -159,7 +160,7 @@ pub fn extract_with_host(
     let signed = signature::parse(request.headers, &query, form.as_ref())?;
     let candidates = candidates(host, &signed)?;
     check_region(host, &signed)?;
-    check_account(host, &signed)?;
+    let owner = foreign_owner(host, &signed);
     signable::check(request.host, host, &signed, api)?;
 
     // The operation, by the model's protocol.
@@ -187,9 +188,14 @@ pub fn extract_with_host(
     };
     let resolved = match operation::resolve(&candidates, &op_request) {
         Err(unknown @ AwsFacetError::UnknownOperation { .. }) => {
-            unmodelled::resolve(&candidates, host, &signed, &op_request).ok_or(unknown)?
+            unmodelled::resolve(&candidates, host, &signed, &op_request).ok_or(unknown)
         }
-        resolved => resolved?,
+        resolved => resolved,
+    };
+    // A host naming another account than the key's fails first, whatever else does.
+    let resolved = match (resolved, &owner) {
+        (Err(_), Some(disagree)) => return Err(disagree.clone()),
+        (resolved, _) => resolved?,
     };
     let operation = resolved.operation;
     let (account, account_name) = account(&signed, operation.unsigned, api)?;
@@ -230,6 +236,11 @@ pub fn extract_with_host(
     let members = dependent::members(resolved.protocol, request.method, request.body, form.is_some());
     let needs = dependent::of(&call, iam_action.as_deref(), members);
     // Spelt as botocore signs it (`IoTSecuredTunneling`): re-signing must too.
+    if let Some(disagree) = owner
+        && needs.resource.as_deref().and_then(arn_account) != host.and_then(|h| h.account)
+    {
+        return Err(disagree);
+    }
     let signing_name = match &signed.service {
         None => resolved.service.signing_name.clone(),
         Some(scope) => std::iter::once(&resolved.service.signing_name)
@@ -318,23 +329,26 @@ fn check_region(host: Option<&HostFacts>, signed: &Signed) -> Result<(), AwsFace
     }
 }
 
-/// The account a host names (`<account>.ddb.<region>`) and the key's must
-/// agree. S3 Control's host names its `AccountId` parameter instead, the
-/// owner of what the call names, which may be another account than the
-/// caller's: there the key's account is the one the request acts as.
-fn check_account(host: Option<&HostFacts>, signed: &Signed) -> Result<(), AwsFacetError> {
-    let Some(h) = host.filter(|h| !h.services().any(|s| s.name == "s3control")) else {
-        return Ok(());
-    };
-    let key = signed.access_key_id.as_deref().and_then(signature::account_of);
-    match (h.account, key) {
-        (Some(named), Some(signed)) if named != signed => Err(AwsFacetError::Disagree {
-            what: "account",
-            host: named.to_string(),
-            signed: signed.to_string(),
-        }),
-        _ => Ok(()),
-    }
+/// A host that names another account than the key's (`<account>.ddb.<region>`,
+/// `<account>.control-kinesis.<region>`): botocore puts there the owner of
+/// the resource an ARN names, which a resource policy may open to other
+/// accounts. Such a request is refused (the error returned here) unless the
+/// resource it names, `aws.resource`, is that account's. S3 Control's host
+/// names its `AccountId` parameter instead (see [`control_account`]).
+fn foreign_owner(host: Option<&HostFacts>, signed: &Signed) -> Option<AwsFacetError> {
+    let h = host.filter(|h| !h.services().any(|s| s.name == "s3control"))?;
+    let key = signed.access_key_id.as_deref().and_then(signature::account_of)?;
+    let named = h.account.filter(|named| *named != key)?;
+    Some(AwsFacetError::Disagree {
+        what: "account",
+        host: named.to_string(),
+        signed: key.to_string(),
+    })
+}
+
+/// The account field of an ARN (`arn:aws:dynamodb:us-west-2:111122223333:table/T`).
+fn arn_account(arn: &str) -> Option<AccountId> {
+    AccountId::parse(arn.split(':').nth(4)?).ok()
 }
 
 /// The account an S3 Control call names as the owner of what it acts on

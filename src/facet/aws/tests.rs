@@ -593,3 +593,33 @@ fn an_s3_control_call_names_the_owner_it_acts_on_and_its_two_places_agree() {
     let split = control("222222222222.s3-control.us-east-1.amazonaws.com", "333333333333");
     assert!(matches!(split, Err(AwsFacetError::Conflict(_))), "{split:?}");
 }
+
+#[test]
+fn a_host_may_name_another_account_only_as_the_owner_of_the_resource_named() {
+    let streams = |body: &str| {
+        facts(
+            "POST",
+            "333333333333.streams-ddb.us-west-2.amazonaws.com",
+            "/",
+            &[
+                ("authorization", &signed("dynamodb", "us-west-2")),
+                ("x-amz-target", "DynamoDBStreams_20120810.DescribeStream"),
+            ],
+            body,
+        )
+    };
+    // A stream another account shares through its resource policy.
+    let shared = streams(
+        r#"{"StreamArn":"arn:aws:dynamodb:us-west-2:333333333333:table/Forum/stream/2015-05-20T20:51:10.252"}"#,
+    )
+    .unwrap();
+    assert_eq!(shared.text("account"), Some("111111111111"), "the caller's");
+    assert!(shared.text("resource").unwrap().contains(":333333333333:"));
+    // The host names an account the request's resource is not in.
+    let elsewhere = streams(r#"{"StreamArn":"arn:aws:dynamodb:us-west-2:444444444444:table/Forum/stream/x"}"#);
+    assert!(
+        matches!(elsewhere, Err(AwsFacetError::Disagree { what: "account", .. })),
+        "{elsewhere:?}"
+    );
+    assert!(matches!(streams("{}"), Err(AwsFacetError::Disagree { .. })));
+}
