@@ -123,6 +123,7 @@ pub fn parse(host: &str) -> Option<HostFacts> {
 }
 
 /// What the labels matched.
+#[derive(Default)]
 struct Found<'h> {
     endpoints: Vec<Endpoint>,
     region: Option<&'h str>,
@@ -160,12 +161,7 @@ fn strip_suffix(host: &str) -> Option<(&str, Vec<&'static Partition>)> {
 /// `111111111111.s3express-control.us-east-1` as a bucket).
 fn endpoints<'h>(labels: &[&'h str]) -> Option<Found<'h>> {
     let models = &*MODELS;
-    let mut found = Found {
-        endpoints: Vec::new(),
-        region: None,
-        bucket: None,
-        account: None,
-    };
+    let mut found = Found::default();
     let mut most = 0;
     for pattern in models.host_patterns(labels) {
         let Some(bound) = matches(&pattern.labels, labels) else {
@@ -177,12 +173,7 @@ fn endpoints<'h>(labels: &[&'h str]) -> Option<Found<'h>> {
         }
         if literal > most {
             most = literal;
-            found = Found {
-                endpoints: Vec::new(),
-                region: None,
-                bucket: None,
-                account: None,
-            };
+            found = Found::default();
         }
         found.region = found.region.or(bound.region);
         found.bucket = found.bucket.or(bound.bucket).or_else(|| access_point(pattern, labels));

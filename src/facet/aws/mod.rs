@@ -235,12 +235,18 @@ pub fn extract_with_host(
     };
     let members = dependent::members(resolved.protocol, request.method, request.body, form.is_some());
     let needs = dependent::of(&call, iam_action.as_deref(), members);
-    // Spelt as botocore signs it (`IoTSecuredTunneling`): re-signing must too.
-    if let Some(disagree) = owner
-        && needs.resource.as_deref().and_then(arn_account) != host.and_then(|h| h.account)
-    {
-        return Err(disagree);
+    // Every resource the call names must be the named owner's.
+    if let Some(disagree) = owner {
+        let named = host.and_then(|h| h.account);
+        let owned = needs
+            .resources
+            .as_deref()
+            .is_some_and(|all| !all.is_empty() && all.iter().all(|r| arn_account(r) == named));
+        if !owned {
+            return Err(disagree);
+        }
     }
+    // Spelt as botocore signs it (`IoTSecuredTunneling`): re-signing must too.
     let signing_name = match &signed.service {
         None => resolved.service.signing_name.clone(),
         Some(scope) => std::iter::once(&resolved.service.signing_name)
@@ -332,8 +338,8 @@ fn check_region(host: Option<&HostFacts>, signed: &Signed) -> Result<(), AwsFace
 /// A host that names another account than the key's (`<account>.ddb.<region>`,
 /// `<account>.control-kinesis.<region>`): botocore puts there the owner of
 /// the resource an ARN names, which a resource policy may open to other
-/// accounts. Such a request is refused (the error returned here) unless the
-/// resource it names, `aws.resource`, is that account's. S3 Control's host
+/// accounts. Such a request is refused (the error returned here) unless
+/// every resource it names (`aws.resources`) is that account's. S3 Control's host
 /// names its `AccountId` parameter instead (see [`control_account`]).
 fn foreign_owner(host: Option<&HostFacts>, signed: &Signed) -> Option<AwsFacetError> {
     let h = host.filter(|h| !h.services().any(|s| s.name == "s3control"))?;

@@ -237,10 +237,10 @@ fn resolve_one<'m>(
 
 /// The request as its model describes it, where botocore sends it otherwise:
 /// CloudSearch's Search as a POST form (botocore's `change_get_to_post`) is
-/// the GET with those fields in the query; on a host named after the
-/// customer's resource (a custom endpoint) the URL may start with a base
-/// path, as API Gateway's management API answers under the stage
-/// (`/prod/@connections/{connectionId}`).
+/// the GET with those fields in the query; API Gateway's management API
+/// answers on the customer's API host under the stage
+/// (`/prod/@connections/{connectionId}`), a base path no other service's
+/// requests get.
 fn reshaped<'a>(service: &Service, request: &Request<'a>) -> Option<Request<'a>> {
     if service.name == "cloudsearchdomain" && request.method.eq_ignore_ascii_case("POST") {
         return request.form.map(|form| Request {
@@ -250,11 +250,13 @@ fn reshaped<'a>(service: &Service, request: &Request<'a>) -> Option<Request<'a>>
         });
     }
     match request.segments.split_first() {
-        Some((_, rest)) if request.custom_host && !rest.is_empty() => Some(Request {
-            segments: rest.to_vec(),
-            custom_host: false,
-            ..request.clone()
-        }),
+        Some((_, rest)) if service.name == "apigatewaymanagementapi" && request.custom_host && !rest.is_empty() => {
+            Some(Request {
+                segments: rest.to_vec(),
+                custom_host: false,
+                ..request.clone()
+            })
+        }
         _ => None,
     }
 }

@@ -59,6 +59,22 @@ pub(super) fn form(service: &str, host: &str, body: &str) -> AwsFacts {
     .unwrap()
 }
 
+/// The facts of a JSON-protocol call to `<service>.us-east-1.amazonaws.com`.
+pub(super) fn json(service: &str, target: &str, body: &str) -> AwsFacts {
+    facts(
+        "POST",
+        &format!("{service}.us-east-1.amazonaws.com"),
+        "/",
+        &[
+            ("authorization", &signed(service, "us-east-1")),
+            ("x-amz-target", target),
+            ("content-type", "application/x-amz-json-1.1"),
+        ],
+        body,
+    )
+    .unwrap()
+}
+
 fn action(result: Result<AwsFacts, AwsFacetError>) -> Option<String> {
     result.unwrap().action
 }
@@ -622,4 +638,28 @@ fn a_host_may_name_another_account_only_as_the_owner_of_the_resource_named() {
         "{elsewhere:?}"
     );
     assert!(matches!(streams("{}"), Err(AwsFacetError::Disagree { .. })));
+}
+
+#[test]
+fn a_call_to_an_owners_host_may_name_only_that_owners_resources() {
+    let batch = |tables: &str| {
+        facts(
+            "POST",
+            "333333333333.ddb.us-west-2.amazonaws.com",
+            "/",
+            &[
+                ("authorization", &signed("dynamodb", "us-west-2")),
+                ("x-amz-target", "DynamoDB_20120810.BatchGetItem"),
+            ],
+            &format!(r#"{{"RequestItems":{{{tables}}}}}"#),
+        )
+    };
+    let one = r#""arn:aws:dynamodb:us-west-2:333333333333:table/A":{"Keys":[]}"#;
+    let other = r#""arn:aws:dynamodb:us-west-2:444444444444:table/B":{"Keys":[]}"#;
+    assert!(batch(one).is_ok(), "{:?}", batch(one));
+    let mixed = batch(&format!("{one},{other}"));
+    assert!(
+        matches!(mixed, Err(AwsFacetError::Disagree { what: "account", .. })),
+        "{mixed:?}"
+    );
 }

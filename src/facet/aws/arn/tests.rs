@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::partition;
-use crate::facet::aws::tests::{facts, form, signed};
+use crate::facet::aws::tests::{facts, form, json, signed};
 use crate::ids::Region;
 
 const A: &str = "111111111111";
@@ -132,18 +132,7 @@ fn calls_that_name_no_resource_have_neither_field() {
         ),
         ("kms", "TrentService.ListKeys", "{}"),
     ] {
-        let f = facts(
-            "POST",
-            &format!("{service}.us-east-1.amazonaws.com"),
-            "/",
-            &[
-                ("authorization", &signed(service, "us-east-1")),
-                ("x-amz-target", target),
-                ("content-type", "application/x-amz-json-1.1"),
-            ],
-            body,
-        )
-        .unwrap();
+        let f = json(service, target, body);
         assert_eq!((f.text("resource"), f.list("resources")), (None, None), "{target}");
     }
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use super::*;
 use crate::facet::AwsFacts;
 use crate::facet::aws::AwsRequest;
-use crate::facet::aws::tests::{facts, form, signed};
+use crate::facet::aws::tests::{facts, form, json, signed};
 
 fn iam_actions() -> BTreeSet<&'static str> {
     include_str!("../../../../tests/data/iam-actions.txt")
@@ -232,20 +232,6 @@ fn roles_handed_to_services_are_passed() {
     );
     assert_eq!(actions(&stack), ["cloudformation:CreateStack", "iam:PassRole"]);
 
-    let json = |service: &str, target: &str, body: &str| {
-        facts(
-            "POST",
-            &format!("{service}.us-east-1.amazonaws.com"),
-            "/",
-            &[
-                ("authorization", &signed(service, "us-east-1")),
-                ("x-amz-target", target),
-                ("content-type", "application/x-amz-json-1.1"),
-            ],
-            body,
-        )
-        .unwrap()
-    };
     let task = json(
         "ecs",
         "AmazonEC2ContainerServiceV20141113.RegisterTaskDefinition",
