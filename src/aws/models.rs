@@ -218,6 +218,7 @@ pub struct Models {
     /// Patterns with no such label.
     unanchored: Vec<usize>,
     by_signing_name: HashMap<String, Vec<usize>>,
+    by_name: HashMap<String, usize>,
 }
 
 /// The table compiled into clawgate.
@@ -341,6 +342,7 @@ impl Models {
                 .or_default()
                 .push(i);
         }
+        let by_name = services.iter().enumerate().map(|(i, s)| (s.name.clone(), i)).collect();
         Models {
             partitions,
             services,
@@ -348,6 +350,7 @@ impl Models {
             by_anchor,
             unanchored,
             by_signing_name,
+            by_name,
         }
     }
 
@@ -363,7 +366,7 @@ impl Models {
 
     /// The model named `name` (`s3`, `sesv2`).
     pub fn service(&self, name: &str) -> Option<&Service> {
-        self.services.iter().find(|s| s.name == name)
+        self.by_name.get(name).map(|&i| &self.services[i])
     }
 
     /// The model a host pattern belongs to.
