@@ -1,5 +1,7 @@
 //! The origin server of the load bench (`benches/load/run.sh`): the test upstream
-//! over TLS for `localhost` and `127.0.0.1`, with a fresh test CA.
+//! over TLS for `localhost`, `127.0.0.1` and the AWS hosts of the bench's AWS
+//! path (S3 and STS in us-east-1, the upstream answering STS's AssumeRole),
+//! with a fresh test CA.
 //!
 //! Usage: `bench_upstream --ca-out PATH [--port P]`. Writes the CA certificate PEM
 //! to PATH, prints `listening on 127.0.0.1:PORT` and serves until killed.
@@ -29,6 +31,15 @@ struct Args {
     /// Port to listen on (0: any free one).
     port: u16,
 }
+
+/// The names the upstream's certificate is for.
+const NAMES: [&str; 5] = [
+    "localhost",
+    "127.0.0.1",
+    "s3.us-east-1.amazonaws.com",
+    "sts.us-east-1.amazonaws.com",
+    "sts.amazonaws.com",
+];
 
 const USAGE: &str = "usage: bench_upstream --ca-out PATH [--port P]";
 
@@ -63,7 +74,7 @@ async fn main() -> ExitCode {
     let ca = test_ca::TestCa::new();
     ca.write_pem(&args.ca_out);
     let addr = SocketAddr::from(([127, 0, 0, 1], args.port));
-    let upstream = upstream::Upstream::start_tls_at(addr, &ca, &["localhost", "127.0.0.1"]).await;
+    let upstream = upstream::Upstream::start_tls_at(addr, &ca, &NAMES).await;
     let mut stdout = std::io::stdout().lock();
     let _ = writeln!(stdout, "listening on {}", upstream.addr);
     let _ = stdout.flush();

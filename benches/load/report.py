@@ -2,9 +2,9 @@
 """Aggregates the load bench's oha JSON results (standard library only).
 
     report.py run FILE TARGET ROUND CPU_TICKS   one line for a finished run
-    report.py summary RUNS_TSV                  medians and ratios per mode
+    report.py summary RUNS_TSV                  medians, ratios and goals per scenario
 
-RUNS_TSV lines: mode, target, round, CPU ticks of the proxy during the run
+RUNS_TSV lines: scenario, target, round, CPU ticks of the proxy during the run
 (-1 when the target has no proxy), path of oha's JSON output.
 """
 
@@ -79,59 +79,98 @@ def fmt_ratio(value):
     return "-" if value is None else f"{value:.3f}"
 
 
-def cmd_summary(tsv):
-    # mode -> target -> round -> Run, in first-seen order.
-    modes = {}
+# What each scenario is, for the summary's headings.
+SCENARIOS = {
+    "ka16": "keep-alive 1 KiB GETs, 16 connections",
+    "ka1": "keep-alive 1 KiB GETs, 1 connection",
+    "mib": "1 MiB GETs, 4 connections",
+    "newconn": "new connection per request, 8 connections",
+    "aws": "AWS path: S3 ListObjects, facets + CEL + cached role + SigV4 re-sign, 16 connections",
+    "h2": "HTTP/2 in the tunnel, 4 connections x 4 streams",
+}
+# The gateways measured against the peers (`before` is an earlier clawgate).
+GATEWAYS = ("clawgate", "before")
+
+
+def load(tsv):
+    """scenario -> target -> round -> Run, in first-seen order."""
+    scenarios = {}
     with open(tsv) as f:
         for line in f:
             if not line.strip():
                 continue
-            mode, target, round_no, ticks, path = line.rstrip("\n").split("\t")
-            modes.setdefault(mode, {}).setdefault(target, {})[round_no] = Run(
-                path, int(ticks)
-            )
-    for mode, targets in modes.items():
-        print(f"== {mode}: medians over rounds")
+            scenario, target, round_no, ticks, path = line.rstrip("\n").split("\t")
+            scenarios.setdefault(scenario, {}).setdefault(target, {})[round_no] = Run(path, int(ticks))
+    return scenarios
+
+
+def medians(runs):
+    rs = list(runs.values())
+    return {
+        "rps": median([r.rps for r in rs]),
+        "p50": median([r.p50_ms for r in rs]),
+        "p99": median([r.p99_ms for r in rs]),
+        "cpu": median([r.cpu_per_1k for r in rs]),
+    }
+
+
+def round_ratio(targets, a, b, attr):
+    """Median over rounds of a's value over b's in the same round."""
+    return median(
+        [ratio(getattr(run, attr), getattr(targets[b][k], attr)) for k, run in targets[a].items() if k in targets[b]]
+    )
+
+
+def cmd_summary(tsv):
+    scenarios = load(tsv)
+    med = {s: {t: medians(runs) for t, runs in targets.items()} for s, targets in scenarios.items()}
+    for scenario, targets in scenarios.items():
+        print(f"== {scenario}: {SCENARIOS.get(scenario, scenario)}; medians over rounds")
         print(
-            f"{'target':<10} {'req/s':>9} {'p50 ms':>9} {'p99 ms':>9}"
-            f" {'CPU s/1k req':>13} {'µs CPU/req':>11} {'rounds':>6} {'failed req':>10}"
+            f"{'target':<10} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'µs CPU/req':>11}"
+            f" {'req/s÷direct':>13} {'req/s÷noop':>11} {'CPU÷noop':>9} {'failed':>7}"
         )
-        med = {}
+        m = med[scenario]
         for target, runs in targets.items():
-            rs = list(runs.values())
-            m = {
-                "rps": median([r.rps for r in rs]),
-                "p50": median([r.p50_ms for r in rs]),
-                "p99": median([r.p99_ms for r in rs]),
-                "cpu": median([r.cpu_per_1k for r in rs]),
-            }
-            med[target] = m
-            failed = sum(sum(r.not_ok.values()) + sum(r.errors.values()) for r in rs)
-            us = "-" if m["cpu"] is None else f"{m['cpu'] * 1000:.1f}"
+            t = m[target]
+            failed = sum(sum(r.not_ok.values()) + sum(r.errors.values()) for r in runs.values())
+            us = "-" if t["cpu"] is None else f"{t['cpu'] * 1000:.1f}"
+            to_direct = round_ratio(targets, target, "direct", "rps") if "direct" in targets and target != "direct" else None
+            to_noop = round_ratio(targets, target, "noop", "rps") if "noop" in targets and target != "noop" else None
+            cpu_noop = ratio(t["cpu"], m["noop"]["cpu"]) if "noop" in m and target != "noop" else None
             print(
-                f"{target:<10} {m['rps']:>9.0f} {m['p50']:>9.3f} {m['p99']:>9.3f}"
-                f" {fmt_cpu(m['cpu']):>13} {us:>11} {len(rs):>6} {failed:>10}"
+                f"{target:<10} {t['rps']:>9.0f} {t['p50']:>8.3f} {t['p99']:>8.3f} {us:>11}"
+                f" {fmt_ratio(to_direct):>13} {fmt_ratio(to_noop):>11} {fmt_ratio(cpu_noop):>9} {failed:>7}"
             )
-        pairs = [("clawgate", "direct"), ("clawgate", "mitmproxy")]
-        pairs = [(a, b) for a, b in pairs if a in med and b in med]
-        if pairs:
-            print("ratios: of medians (median of per-round ratios in brackets)")
-            for a, b in pairs:
-                cells = []
-                for key, attr in (("rps", "rps"), ("p50", "p50_ms"), ("p99", "p99_ms")):
-                    per_round = [
-                        ratio(getattr(run, attr), getattr(targets[b][k], attr))
-                        for k, run in targets[a].items()
-                        if k in targets[b]
-                    ]
-                    label = "req/s" if key == "rps" else key
-                    cells.append(
-                        f"{label} {fmt_ratio(ratio(med[a][key], med[b][key]))}"
-                        f" [{fmt_ratio(median(per_round))}]"
-                    )
-                if b != "direct":
-                    cells.append(f"CPU/req {fmt_ratio(ratio(med[a]['cpu'], med[b]['cpu']))}")
-                print(f"  {a}/{b}: " + "  ".join(cells))
+        print()
+    goals(scenarios, med)
+
+
+def goals(scenarios, med):
+    """The issue's goals, as measured in this run (for notes; nothing is asserted)."""
+    lines = []
+    for gw in GATEWAYS:
+        def have(scenario, *targets):
+            return scenario in med and all(t in med[scenario] for t in (gw, *targets))
+
+        if have("ka16", "noop"):
+            rps = round_ratio(scenarios["ka16"], gw, "noop", "rps")
+            cpu = ratio(med["ka16"][gw]["cpu"], med["ka16"]["noop"]["cpu"])
+            lines.append(f"{gw}: ka16 req/s {fmt_ratio(rps)}x the no-op MITM's (goal >= 1.4), CPU/req {fmt_ratio(cpu)}x (goal <= 0.7)")
+        if have("ka1", "direct"):
+            added = (med["ka1"][gw]["p50"] - med["ka1"]["direct"]["p50"]) * 1000
+            lines.append(f"{gw}: ka1 p50 {added:.0f} µs over direct (goal <= 60)")
+        if have("mib", "direct"):
+            lines.append(f"{gw}: mib {100 * round_ratio(scenarios['mib'], gw, 'direct', 'rps'):.0f} % of direct's req/s (goal >= 90)")
+        if have("newconn", "direct"):
+            lines.append(f"{gw}: newconn {100 * round_ratio(scenarios['newconn'], gw, 'direct', 'rps'):.0f} % of direct's req/s (goal: direct's rate)")
+        if have("aws") and have("ka16"):
+            cpu = ratio(med["aws"][gw]["cpu"], med["ka16"][gw]["cpu"])
+            lines.append(f"{gw}: aws CPU/req {fmt_ratio(cpu)}x its https path's (ka16; goal <= 1.3)")
+    if lines:
+        print("== goals")
+        for line in lines:
+            print(f"  {line}")
         print()
 
 

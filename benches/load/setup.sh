@@ -2,6 +2,7 @@
 # Installs what the load bench needs, idempotently:
 #   - oha (load generator) into <repo>/target/tools/bin
 #   - mitmproxy into <repo>/.venv-bench (needs Python >= 3.12)
+#   - the no-op MITM peer into <repo>/target/noop-mitm
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -70,3 +71,8 @@ else
     "$venv/bin/python" -m pip install --quiet "$mitmproxy_spec"
     log "mitmproxy installed: $("$venv/bin/mitmdump" --version 2>/dev/null | head -n1)"
 fi
+
+# --- the no-op MITM peer (hudsucker) ----------------------------------------------
+# Its own crate and lockfile, so clawgate's own build never compiles it.
+log "building the no-op MITM (benches/load/noop-mitm)"
+(cd "$repo/benches/load/noop-mitm" && CARGO_TARGET_DIR="$repo/target/noop-mitm" cargo build --release --locked --quiet)

@@ -9,6 +9,9 @@
 //! - `GET|HEAD /bytes?n=N`: N bytes of [`pattern_byte`], generated in 64 KiB chunks.
 //! - `PUT|POST /sink`: reads the body, answers `bytes=N pattern=ok|bad`.
 //! - `GET /slow?ms=M`: sleeps M ms, answers `slow done`.
+//! - `POST /` with `Action=AssumeRole` in the form body: STS's answer with
+//!   fixed temporary credentials, valid for a day (the load bench's AWS path
+//!   assumes its role here).
 //! - anything else: 404.
 
 use std::convert::Infallible;
@@ -187,6 +190,7 @@ async fn route(req: Request<Incoming>) -> Result<Response<RespBody>, Infallible>
             (&Method::GET | &Method::HEAD, "/bytes") => bytes(&req),
             (&Method::PUT | &Method::POST, "/sink") => sink(req).await,
             (&Method::GET, "/slow") => slow(&req).await,
+            (&Method::POST, "/") => assume_role(req).await,
             _ => text(StatusCode::NOT_FOUND, "not found"),
         }
     };
@@ -273,6 +277,30 @@ async fn sink(req: Request<Incoming>) -> Response<RespBody> {
     }
     let verdict = if intact { "ok" } else { "bad" };
     text(StatusCode::OK, format!("bytes={received} pattern={verdict}"))
+}
+
+/// `POST /`: STS's AssumeRole answer, whatever role and signature were sent.
+async fn assume_role(req: Request<Incoming>) -> Response<RespBody> {
+    let body = match req.into_body().collect().await {
+        Ok(body) => body.to_bytes(),
+        Err(e) => return text(StatusCode::BAD_REQUEST, format!("body error: {e}")),
+    };
+    if !body.split(|&b| b == b'&').any(|pair| pair == b"Action=AssumeRole") {
+        return text(StatusCode::NOT_FOUND, "not found");
+    }
+    let expires = time::OffsetDateTime::now_utc() + time::Duration::days(1);
+    let expires = expires
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    let answer = format!(
+        "<AssumeRoleResponse><AssumeRoleResult><Credentials><AccessKeyId>ASIABENCHTEMPKEY</AccessKeyId>\
+         <SecretAccessKey>bench-temporary-secret</SecretAccessKey><SessionToken>bench-session-token</SessionToken>\
+         <Expiration>{expires}</Expiration></Credentials></AssumeRoleResult></AssumeRoleResponse>"
+    );
+    let mut resp = text(StatusCode::OK, answer);
+    resp.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("text/xml"));
+    resp
 }
 
 /// `GET /slow?ms=M`: answers after M milliseconds.
