@@ -1,6 +1,7 @@
 //! The `clawgate` command line: parses arguments and calls the library.
 
 use std::net::SocketAddr;
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -15,6 +16,12 @@ use clawgate::policy::tooling;
 use clawgate::run::{self, Options};
 use clawgate::secret::Secret;
 use clawgate::tls::CertificateAuthority;
+
+/// mimalloc: every request allocates and frees its facts, its record and
+/// hyper's and rustls's buffers across threads, where glibc's allocator
+/// spent a sixth of the proxy's CPU (see benches/load/README.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// An intercepting TLS egress gateway for AI agents.
 #[derive(Parser)]
@@ -46,6 +53,9 @@ enum Command {
         /// Write audit records here instead of `gateway.audit_log` (default audit/audit.jsonl).
         #[arg(long, env = "CLAWGATE_AUDIT_LOG")]
         audit_log: Option<PathBuf>,
+        /// Threads serving requests (default: one less than the cores, at least one).
+        #[arg(long, env = "CLAWGATE_WORKER_THREADS")]
+        worker_threads: Option<NonZeroUsize>,
     },
     /// Manage clawgate's certificate authority.
     Ca {
@@ -260,6 +270,7 @@ fn execute(command: Command) -> anyhow::Result<ExitCode> {
             listen,
             admin,
             audit_log,
+            worker_threads,
         } => {
             let options = Options {
                 rules,
@@ -268,7 +279,7 @@ fn execute(command: Command) -> anyhow::Result<ExitCode> {
                 admin,
                 audit_log,
             };
-            let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+            let runtime = run::runtime(worker_threads).context("cannot start the async runtime")?;
             runtime.block_on(run::run(options, run::shutdown_signal()))?;
         }
         Command::Approvals { command, admin, token } => {

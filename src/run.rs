@@ -82,6 +82,27 @@ pub enum StartError {
     },
 }
 
+/// The runtime `clawgate run` serves on: `worker_threads` threads, by
+/// default one less than the machine's cores (at least one). The agents
+/// clawgate serves usually share its machine; and a request handed between
+/// threads costs a wake-up each time, which on two cores made one thread
+/// both faster and cheaper per request than two (benches/load/README.md).
+pub fn runtime(worker_threads: Option<NonZeroUsize>) -> std::io::Result<tokio::runtime::Runtime> {
+    let threads = worker_threads.map_or_else(
+        || {
+            std::thread::available_parallelism()
+                .map_or(1, NonZeroUsize::get)
+                .saturating_sub(1)
+                .max(1)
+        },
+        NonZeroUsize::get,
+    );
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
+        .enable_all()
+        .build()
+}
+
 /// Runs the gateway until `stop` completes, then drains in-flight requests.
 pub async fn run(options: Options, stop: impl Future<Output = ()>) -> Result<(), StartError> {
     let policy = load(&options)?;

@@ -12,7 +12,7 @@ ROUNDS="${ROUNDS:-3}"
 DURATION="${DURATION:-8}"                # seconds per run
 WARMUP="${WARMUP:-1}"                    # seconds per target and scenario, not measured
 SCENARIOS="${SCENARIOS:-ka16 ka1 mib newconn aws h2}"
-EXTRAS="${EXTRAS:-bigbody idle}"
+EXTRAS="${EXTRAS-bigbody idle}"   # empty: none
 TARGETS="${TARGETS:-direct clawgate noop mitmproxy}"
 CONNECTIONS="${CONNECTIONS:-16}"         # ka16 and aws
 MIB_CONNECTIONS="${MIB_CONNECTIONS:-4}"
@@ -21,6 +21,11 @@ H2_CONNECTIONS="${H2_CONNECTIONS:-4}"
 H2_STREAMS="${H2_STREAMS:-4}"            # parallel streams per HTTP/2 connection
 BIG_BYTES="${BIG_BYTES:-1073741824}"     # bigbody: one download and one upload
 IDLE_CONNECTIONS="${IDLE_CONNECTIONS:-10000}"
+# PROFILE=SCENARIO: after the rounds, one more run of that scenario per
+# gateway (clawgate, before) under `perf record`, kept as a flame graph
+# (target/bench-profile/) and its top functions printed. PROFILE_DIR overrides where.
+PROFILE="${PROFILE:-}"
+PROFILE_DIR="${PROFILE_DIR:-$repo/target/bench-profile}"
 # CLAWGATE_BEFORE=PATH: another clawgate binary (an earlier commit), measured
 # as the target `before` beside `clawgate`. SKIP_BUILD=1: use the binaries
 # already built. KEEP_TMP=1: keep the scratch dir.
@@ -304,6 +309,30 @@ for scenario in $SCENARIOS; do
 done
 
 [[ -s "$runs" ]] && python3 "$here/report.py" summary "$runs"
+
+# --- profile -------------------------------------------------------------------------
+if [[ -n "$PROFILE" ]]; then
+    mkdir -p "$PROFILE_DIR"
+    echo "== profile: $PROFILE under perf record (not counted above)"
+    for target in clawgate before; do
+        wants "$target" || continue
+        data="$tmp/perf-$target.data"
+        perf record -q -F 1999 -g --call-graph dwarf,16384 -p "${proxy_pid[$target]}" -o "$data" -- sleep "$DURATION" \
+            2>>"$tmp/perf.log" &
+        perf_pid=$!
+        sleep 0.5
+        run_oha "$PROFILE" "$target" "$((DURATION - 1))" /dev/null || die "oha failed while profiling $target"
+        wait "$perf_pid" || die "perf record failed; see $tmp/perf.log"
+        svg="$PROFILE_DIR/$PROFILE-$target.svg"
+        perf script -i "$data" 2>>"$tmp/perf.log" | "$repo/target/tools/bin/inferno-collapse-perf" >"$tmp/$target.folded"
+        "$repo/target/tools/bin/inferno-flamegraph" --title "$target, $PROFILE" <"$tmp/$target.folded" >"$svg"
+        cp "$tmp/$target.folded" "$PROFILE_DIR/$PROFILE-$target.folded"
+        echo "-- $target: flame graph $svg; top functions by own samples:"
+        perf report -i "$data" --no-children --sort symbol --stdio -g none --percent-limit 1.5 2>>"$tmp/perf.log" |
+            grep -v "^#" | grep -v "^$" | sed "s/  *$//; s/  *- *- *$//" | head -n 25
+    done
+    echo
+fi
 
 # --- 1 GiB bodies: peak RSS while one streams --------------------------------------
 # Samples the RSS of process $1 every 50 ms into file $2 (the highest seen) until killed.

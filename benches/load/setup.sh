@@ -3,6 +3,7 @@
 #   - oha (load generator) into <repo>/target/tools/bin
 #   - mitmproxy into <repo>/.venv-bench (needs Python >= 3.12)
 #   - the no-op MITM peer into <repo>/target/noop-mitm
+#   - inferno (flame graphs) into <repo>/target/tools/bin
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -76,3 +77,11 @@ fi
 # Its own crate and lockfile, so clawgate's own build never compiles it.
 log "building the no-op MITM (benches/load/noop-mitm)"
 (cd "$repo/benches/load/noop-mitm" && CARGO_TARGET_DIR="$repo/target/noop-mitm" cargo build --release --locked --quiet)
+
+# --- inferno (flame graphs for PROFILE=) -----------------------------------------
+if [[ -x "$tools/bin/inferno-flamegraph" ]]; then
+    log "inferno present"
+else
+    log "installing inferno into $tools (cargo install, takes a few minutes)"
+    cargo install inferno --locked --root "$tools"
+fi

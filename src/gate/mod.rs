@@ -332,8 +332,8 @@ fn direct_host<B>(request: &Request<B>) -> String {
     }
 }
 
-/// The response for `outcome`, logged with what was asked and how long it
-/// took; its body carries the audit record to the log when done. A CONNECT
+/// The response for `outcome`, logged at debug with what was asked and how
+/// long it took (the audit log is the access log); its body carries the audit record to the log when done. A CONNECT
 /// that opens an intercepted tunnel has no record of its own: each request
 /// in the tunnel has one.
 fn finish(trail: Trail, uri: &str, outcome: Result<(Response<Body>, Option<Opened>), GateError>) -> Answer {
@@ -341,7 +341,7 @@ fn finish(trail: Trail, uri: &str, outcome: Result<(Response<Body>, Option<Opene
     let millis = trail.context.started.elapsed().as_millis();
     match outcome {
         Ok((response, opened)) => {
-            tracing::info!(%method, uri, status = response.status().as_u16(), millis, "request");
+            tracing::debug!(%method, uri, status = response.status().as_u16(), millis, "request");
             if matches!(opened, Some(Opened::Intercept(_))) {
                 trail.discard();
                 return Answer { response, opened };
@@ -353,7 +353,7 @@ fn finish(trail: Trail, uri: &str, outcome: Result<(Response<Body>, Option<Opene
         }
         Err(error) => {
             let status = error.status();
-            tracing::info!(%method, uri, status = status.as_u16(), millis, error = %error, "request");
+            tracing::debug!(%method, uri, status = status.as_u16(), millis, error = %error, "request");
             let format = trail.context.format;
             let refusal = Refusal::of(&error, format);
             Answer {
