@@ -3,6 +3,7 @@
 
     report.py run FILE TARGET ROUND CPU_TICKS   one line for a finished run
     report.py summary RUNS_TSV                  medians, ratios and goals per scenario
+    report.py audit TARGET AUDIT_LOG EXTRA FILE...  audit records against responses
 
 RUNS_TSV lines: scenario, target, round, CPU ticks of the proxy during the run
 (-1 when the target has no proxy), path of oha's JSON output.
@@ -174,11 +175,33 @@ def goals(scenarios, med):
         print()
 
 
+def cmd_audit(target, audit_log, extra, paths):
+    """Whether the gateway wrote one record per request: its records against
+    the 2xx responses in oha's FILEs plus EXTRA requests made by other means;
+    requests oha cut off at its deadline may have been answered too."""
+    with open(audit_log) as f:
+        records = sum(1 for line in f if line.strip())
+    answered, cut_off = int(extra), 0
+    for path in paths:
+        with open(path) as f:
+            data = json.load(f)
+        codes = data.get("statusCodeDistribution") or {}
+        answered += sum(n for code, n in codes.items() if code.startswith("2"))
+        cut_off += sum(n for e, n in (data.get("errorDistribution") or {}).items() if e in BENIGN_ERRORS)
+    verdict = "one record per request" if answered <= records <= answered + cut_off else "!! MISMATCH"
+    print(
+        f"audit {target}: {records} records for {answered} answered requests"
+        f" (+ up to {cut_off} cut off by oha's deadline): {verdict}"
+    )
+
+
 def main(argv):
     if len(argv) == 6 and argv[1] == "run":
         cmd_run(*argv[2:])
     elif len(argv) == 3 and argv[1] == "summary":
         cmd_summary(argv[2])
+    elif len(argv) >= 5 and argv[1] == "audit":
+        cmd_audit(argv[2], argv[3], argv[4], argv[5:])
     else:
         print(__doc__, file=sys.stderr)
         return 2

@@ -291,7 +291,7 @@ mkdir -p "$tmp/results"
 for scenario in $SCENARIOS; do
     echo "== $scenario"
     targets="$(scenario_targets "$scenario")"
-    for target in $targets; do run_oha "$scenario" "$target" "$WARMUP" /dev/null || true; done
+    for target in $targets; do run_oha "$scenario" "$target" "$WARMUP" "$tmp/results/warmup-$scenario-$target.json" || true; done
     for round in $(seq 1 "$ROUNDS"); do
         for target in $targets; do
             out="$tmp/results/$scenario-$target-$round.json"
@@ -321,7 +321,7 @@ if [[ -n "$PROFILE" ]]; then
             2>>"$tmp/perf.log" &
         perf_pid=$!
         sleep 0.5
-        run_oha "$PROFILE" "$target" "$((DURATION - 1))" /dev/null || die "oha failed while profiling $target"
+        run_oha "$PROFILE" "$target" "$((DURATION - 1))" "$tmp/results/profile-$PROFILE-$target.json" || die "oha failed while profiling $target"
         wait "$perf_pid" || die "perf record failed; see $tmp/perf.log"
         svg="$PROFILE_DIR/$PROFILE-$target.svg"
         perf script -i "$data" 2>>"$tmp/perf.log" | "$repo/target/tools/bin/inferno-collapse-perf" >"$tmp/$target.folded"
@@ -367,6 +367,7 @@ if [[ " $EXTRAS " == *" bigbody "* ]]; then
         up="$(with_rss "$target" sh -c "head -c $BIG_BYTES /dev/zero | $(printf '%q ' "${curl_proxy[@]}") -o '$tmp/sink-$target' -T - 'https://localhost:$upstream_port/sink'")"
         grep -q "^bytes=$BIG_BYTES " "$tmp/sink-$target" || die "$target's upload did not arrive whole: $(cat "$tmp/sink-$target")"
         printf '  %-10s download %s; upload %s\n' "$target" "$down" "$up"
+        echo 2 >>"$tmp/extra-requests-$target"
     done
     echo
 fi
@@ -388,8 +389,25 @@ if [[ " $EXTRAS " == *" idle "* ]]; then
         held="$(rss_kib "$pid")"
         python3 -c 'import sys; n, base, held = (int(a) for a in sys.argv[2:]); print(f"  {sys.argv[1]:<10} {n} open: RSS {held / 1024:.1f} MiB ({base / 1024:.1f} MiB before, {(held - base) / max(n, 1):.1f} KiB per connection)")' \
             "$target" "$(cat "$ready")" "$base" "$held"
+        cat "$ready" >>"$tmp/extra-requests-$target"
         kill -TERM "$idle_pid" 2>/dev/null || true
         wait "$idle_pid" 2>/dev/null || true
         sleep 2
     done
 fi
+
+# --- one audit record per request --------------------------------------------------
+# Each gateway is stopped (SIGTERM: it drains and flushes its audit log), then
+# its records are counted against the responses its agents received.
+# Requests oha cut off at the end of a run may or may not have been answered,
+# so they bound the count from above.
+for target in clawgate before; do
+    wants "$target" || continue
+    pid="${proxy_pid[$target]}"
+    kill -TERM "$pid"
+    wait "$pid" 2>/dev/null || true
+    extra=0
+    [[ -f "$tmp/extra-requests-$target" ]] && extra="$(paste -sd+ "$tmp/extra-requests-$target" | bc)"
+    python3 "$here/report.py" audit "$target" "$tmp/$target/audit.jsonl" "$extra" "$tmp"/results/*-"$target"*.json "$tmp"/check-*-"$target".json
+done
+
