@@ -3,12 +3,13 @@
 
     report.py run FILE TARGET ROUND CPU_TICKS   one line for a finished run
     report.py summary RUNS_TSV                  medians, ratios and goals per scenario
-    report.py audit TARGET AUDIT_LOG EXTRA FILE...  audit records against responses
+    report.py audit TARGET AUDIT_DIR EXTRA FILE...  audit records (audit.jsonl*) against responses
 
 RUNS_TSV lines: scenario, target, round, CPU ticks of the proxy during the run
 (-1 when the target has no proxy), path of oha's JSON output.
 """
 
+import glob
 import json
 import os
 import statistics
@@ -175,12 +176,14 @@ def goals(scenarios, med):
         print()
 
 
-def cmd_audit(target, audit_log, extra, paths):
+def cmd_audit(target, audit_dir, extra, paths):
     """Whether the gateway wrote one record per request: its records against
     the 2xx responses in oha's FILEs plus EXTRA requests made by other means;
     requests oha cut off at its deadline may have been answered too."""
-    with open(audit_log) as f:
-        records = sum(1 for line in f if line.strip())
+    records = 0
+    for log in glob.glob(os.path.join(audit_dir, "audit.jsonl*")):
+        with open(log) as f:
+            records += sum(1 for line in f if line.strip())
     answered, cut_off = int(extra), 0
     for path in paths:
         with open(path) as f:

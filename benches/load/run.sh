@@ -150,6 +150,7 @@ gateway {
   resolve         = { "*.amazonaws.com" = "127.0.0.1:$upstream_port" }
   dial_private    = ["127.0.0.1"]
   max_connections = $((IDLE_CONNECTIONS + 2000))
+  audit_rotate_mb = 65536   # no record rotated away before it is counted
 }
 credential "aws_account" "base" {
   access_key_id     = file("base-key-id")
@@ -408,6 +409,6 @@ for target in clawgate before; do
     wait "$pid" 2>/dev/null || true
     extra=0
     [[ -f "$tmp/extra-requests-$target" ]] && extra="$(paste -sd+ "$tmp/extra-requests-$target" | bc)"
-    python3 "$here/report.py" audit "$target" "$tmp/$target/audit.jsonl" "$extra" "$tmp"/results/*-"$target"*.json "$tmp"/check-*-"$target".json
+    python3 "$here/report.py" audit "$target" "$tmp/$target" "$extra" "$tmp"/results/*-"$target"*.json "$tmp"/check-*-"$target".json
 done
 
