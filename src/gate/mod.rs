@@ -333,9 +333,9 @@ fn direct_host<B>(request: &Request<B>) -> String {
 }
 
 /// The response for `outcome`, logged at debug with what was asked and how
-/// long it took (the audit log is the access log); its body carries the audit record to the log when done. A CONNECT
-/// that opens an intercepted tunnel has no record of its own: each request
-/// in the tunnel has one.
+/// long it took (the audit log is the access log); its body carries the
+/// audit record to the log when done. A CONNECT that opens an intercepted
+/// tunnel has no record of its own: each request in the tunnel has one.
 fn finish(trail: Trail, uri: &str, outcome: Result<(Response<Body>, Option<Opened>), GateError>) -> Answer {
     let method = trail.context.method.clone();
     let millis = trail.context.started.elapsed().as_millis();

@@ -19,9 +19,7 @@ pub(super) async fn handle(client: Arc<Client>, mut request: Request<Incoming>) 
     let in_flight = client.activity.begin();
     let upgrade = (request.method() == Method::CONNECT).then(|| hyper::upgrade::on(&mut request));
     let arrival = Arrival::Direct { peer: client.peer };
-    // Boxed: hyper keeps room for the service's future in every
-    // connection, idle or not, and the gate's is several KiB.
-    let answer = Box::pin(client.proxy.gate.handle(arrival, request)).await;
+    let answer = client.proxy.gate.handle(arrival, request).await;
     if let (Some(opened), Some(upgrade)) = (answer.opened, upgrade) {
         open(&client, opened, upgrade);
     }

@@ -122,10 +122,12 @@ impl Session {
     /// Hands one request in the tunnel to the gate.
     async fn handle(&self, request: Request<Incoming>) -> Response<Body> {
         let in_flight = self.client.activity.begin();
-        // Boxed: hyper keeps room for the service's future in every
-        // connection, idle or not, and the gate's is several KiB.
-        let gate = &self.client.proxy.gate;
-        let answer = Box::pin(gate.handle(Arrival::Tunnelled(&self.tunnel), request)).await;
+        let answer = self
+            .client
+            .proxy
+            .gate
+            .handle(Arrival::Tunnelled(&self.tunnel), request)
+            .await;
         answer.response.map(|b| body::boxed(Guarded::new(b, in_flight)))
     }
 }
